@@ -1,0 +1,1 @@
+"""Hydra configuration tree for mad (shipped as the package mad.conf)."""

@@ -1,0 +1,21 @@
+"""mad: a JAX testbed for model collapse in self-consuming generative loops.
+
+    import mad
+    ds = mad.simulate(mad.Config(loop=mad.LoopConfig(lam=0.8), loops=2048))
+"""
+
+from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig, SaveConfig, validate
+from mad.simulation import Result, run, simulate
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "LoopConfig",
+    "ModelConfig",
+    "Result",
+    "SaveConfig",
+    "run",
+    "simulate",
+    "validate",
+]

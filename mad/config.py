@@ -1,0 +1,260 @@
+"""Typed configuration: frozen dataclasses, their validation, and the Hydra ConfigStore schema.
+
+Library code only ever sees these dataclasses; the Hydra entry point converts its DictConfig once
+(see `mad.sweep`). `validate` runs before anything is compiled or written, and its errors name the
+offending key and the values it accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+COVARIANCES = ("full", "diag", "iso")
+ESTIMATORS = ("mle", "unbiased")
+BACKENDS = ("samples", "suffstats")
+LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
+PRECISIONS = ("float32", "float64")
+DATASETS = ("gaussian",)
+MODELS = ("gaussian",)
+
+# Config groups: a grid axis named after one of these chooses among the group's options.
+GROUPS = ("data", "model", "loop")
+# Grid axes that keep every array shape: vmapped inside one compiled program.
+TRACED_AXES = ("loop.lam", "loop.real_weight")
+
+
+class ConfigError(ValueError):
+    """An impossible configuration, reported before any compilation or file output."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The real distribution: N(0, scale^2 I_dim)."""
+
+    name: str = "gaussian"
+    dim: int = 2
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model family refit every generation."""
+
+    name: str = "gaussian"
+    covariance: str = "full"
+    estimator: str = "mle"
+    backend: str = "samples"
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How each generation's training data is assembled.
+
+    n_syn synthetic points from the current model (drawn from N(mu, lam Sigma)), n_real real points
+    (fixed for `augment`, fresh for `fresh`); generation 1 is fit on n_init real points
+    (default n_syn + n_real). `accumulate_subsample` refits on n_fit points drawn without
+    replacement from the pool (default n_init). `real_weight` is the total weight w of the real
+    part (He et al.); None pools real and synthetic points by their counts.
+    """
+
+    name: str = "replace"
+    n_syn: int = 100
+    n_real: int = 0
+    n_init: Optional[int] = None
+    n_fit: Optional[int] = None
+    lam: float = 1.0
+    real_weight: Optional[float] = None
+
+    @property
+    def init_size(self) -> int:
+        return self.n_init if self.n_init is not None else self.n_syn + self.n_real
+
+    @property
+    def fit_size(self) -> int:
+        return self.n_fit if self.n_fit is not None else self.init_size
+
+
+@dataclass(frozen=True)
+class SaveConfig:
+    per_loop: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """One experiment: a real distribution, a model family, a loop, and an optional grid.
+
+    `grid` maps a dotted key (``"loop.lam"``) to the values it takes, or a group name
+    (``"loop"``) to a list of group options (names or config objects). Axes are crossed.
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    save: SaveConfig = field(default_factory=SaveConfig)
+    generations: int = 100
+    loops: int = 1000
+    seed: int = 0
+    precision: str = "float32"
+    chunk: int = 8192
+    collapse_threshold: float = 1e-6
+    progress: bool = True
+    grid: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(allowed)}")
+
+
+def _integer(key: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}={value!r} must be an integer >= {minimum}")
+    if value < minimum:
+        raise ConfigError(f"{key}={value} must be an integer >= {minimum}")
+
+
+def _fit_sizes(loop: LoopConfig) -> dict[str, int]:
+    """The number of points each kind of fit of this loop sees, keyed by the keys that set it."""
+    if loop.name == "accumulate_subsample":
+        return {"loop.n_fit": loop.fit_size}
+    sizes = {}
+    if loop.name in ("replace", "augment", "fresh"):
+        sizes["loop.n_syn" if loop.n_real == 0 else "loop.n_syn + loop.n_real"] = loop.n_syn + loop.n_real
+    sizes["loop.n_init"] = loop.init_size
+    return sizes
+
+
+def validate(config: Config) -> Config:
+    """Check one grid point's config; return it unchanged or raise ConfigError."""
+    data, model, loop = config.data, config.model, config.loop
+    _choice("data.name", data.name, DATASETS)
+    _integer("data.dim", data.dim, 1)
+    if not (isinstance(data.scale, (int, float)) and math.isfinite(data.scale) and data.scale > 0):
+        raise ConfigError(f"data.scale={data.scale!r} must be a finite number > 0")
+    _choice("model.name", model.name, MODELS)
+    _choice("model.covariance", model.covariance, COVARIANCES)
+    _choice("model.estimator", model.estimator, ESTIMATORS)
+    _choice("model.backend", model.backend, BACKENDS)
+    _choice("loop.name", loop.name, LOOPS)
+    _choice("precision", config.precision, PRECISIONS)
+    _integer("generations", config.generations, 1)
+    _integer("loops", config.loops, 1)
+    _integer("seed", config.seed, 0)
+    _integer("chunk", config.chunk, 1)
+    _integer("loop.n_syn", loop.n_syn, 1)
+    _integer("loop.n_real", loop.n_real, 0)
+    if loop.n_init is not None:
+        _integer("loop.n_init", loop.n_init, 1)
+    if loop.n_fit is not None:
+        _integer("loop.n_fit", loop.n_fit, 1)
+    if not (0.0 < config.collapse_threshold < 1.0):
+        raise ConfigError(
+            f"collapse_threshold={config.collapse_threshold!r} must lie in (0, 1): the "
+            "geometric-mean variance ratio below which a loop counts as collapsed"
+        )
+    if not (isinstance(loop.lam, (int, float)) and 0.0 < loop.lam <= 1.0):
+        raise ConfigError(f"loop.lam={loop.lam!r} must lie in (0, 1] (1 = unbiased sampling)")
+
+    if loop.real_weight is not None:
+        if loop.name not in ("augment", "fresh"):
+            raise ConfigError(
+                f"loop.real_weight={loop.real_weight!r} is only used by loop=augment or "
+                f"loop=fresh (got loop={loop.name}); leave it null"
+            )
+        if not (0.0 <= loop.real_weight <= 1.0):
+            raise ConfigError(f"loop.real_weight={loop.real_weight!r} must lie in [0, 1] or be null")
+        if loop.n_real == 0:
+            raise ConfigError("loop.real_weight needs real data: set loop.n_real >= 1")
+    if loop.name in ("replace", "accumulate", "accumulate_subsample") and loop.n_real != 0:
+        raise ConfigError(
+            f"loop.n_real={loop.n_real} must be 0 for loop={loop.name}: its only real data is the "
+            "initial sample of loop.n_init points"
+        )
+    if loop.name == "augment" and loop.init_size < loop.n_real:
+        raise ConfigError(
+            f"loop.n_init={loop.init_size} must be >= loop.n_real={loop.n_real} for loop=augment: "
+            "the fixed real set is part of the initial sample"
+        )
+    if loop.name == "accumulate_subsample":
+        if model.backend != "samples":
+            raise ConfigError(
+                "loop=accumulate_subsample draws points from a pool and needs "
+                "model.backend=samples (got suffstats)"
+            )
+        if loop.fit_size > loop.init_size:
+            raise ConfigError(
+                f"loop.n_fit={loop.fit_size} must be <= loop.n_init={loop.init_size}: the first "
+                "fit draws n_fit points from the initial pool"
+            )
+    elif loop.n_fit is not None:
+        raise ConfigError(f"loop.n_fit is only used by loop=accumulate_subsample (got loop={loop.name})")
+
+    # Every fit must determine its covariance: n > d points for a full covariance, n >= 2 else.
+    need = data.dim + 1 if model.covariance == "full" else 2
+    for key, size in _fit_sizes(loop).items():
+        if size < need:
+            what = f"more than data.dim={data.dim} points for a full covariance" if model.covariance == "full" else "at least 2 points"
+            raise ConfigError(f"{key}={size} is too small: a fit needs {what}")
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# grids
+
+
+def replace_path(config: Config, path: str, value: Any) -> Config:
+    """Return a copy of `config` with the dotted `path` set to `value`."""
+    head, _, rest = path.partition(".")
+    if not hasattr(config, head) or head == "grid":
+        raise ConfigError(f"grid axis {path!r}: {head!r} is not a config key")
+    if not rest:
+        return dataclasses.replace(config, **{head: value})
+    child = getattr(config, head)
+    if not dataclasses.is_dataclass(child):
+        raise ConfigError(f"grid axis {path!r}: {head!r} has no sub-keys")
+    if not any(f.name == rest.partition(".")[0] for f in dataclasses.fields(child)):
+        allowed = ", ".join(f"{head}.{f.name}" for f in dataclasses.fields(child))
+        raise ConfigError(f"grid axis {path!r} is not a config key; {head} has {allowed}")
+    return dataclasses.replace(config, **{head: replace_path(child, rest, value)})
+
+
+def axis_name(path: str) -> str:
+    """Grid axes are named by their last key: 'loop.lam' -> 'lam', 'loop' -> 'loop'."""
+    return path.rsplit(".", 1)[-1]
+
+
+def option_name(value: Any) -> Any:
+    """The coordinate of a grid value: a group option's name, or the value itself."""
+    return value.name if dataclasses.is_dataclass(value) else value
+
+
+# --------------------------------------------------------------------------------------------
+# Hydra schema
+
+SCHEMA_NAME = "mad_schema"
+
+
+def _unlock(node: DictConfig) -> DictConfig:
+    """Frozen dataclasses give read-only nodes; composition must write into them, so unlock
+    (the typed objects made from the composed config are frozen again)."""
+    OmegaConf.set_readonly(node, False)
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _unlock(child)
+    return node
+
+
+def register_configs() -> None:
+    """Register the typed schema that conf/config.yaml extends (its first default)."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=_unlock(OmegaConf.structured(Config)))

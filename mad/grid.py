@@ -1,0 +1,108 @@
+"""Grids: crossing config axes into grid points, each a complete, validated Config.
+
+An axis is a dotted key (``loop.lam``) with its values, or a config group (``loop``) with a list of
+its options (names, resolved from conf/, or config objects). Points are numbered in C order over
+the axes as given; a point's number is part of its loops' random keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Callable, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mad.config import GROUPS, Config, ConfigError, axis_name, option_name, replace_path, validate
+
+# Keys a grid may not vary: they set the size of the result arrays or how the run is organised.
+FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid")
+
+Resolver = Callable[[str, str], Any]
+
+
+@dataclass(frozen=True)
+class Axis:
+    path: str
+    values: tuple
+
+    @property
+    def name(self) -> str:
+        return axis_name(self.path)
+
+    @property
+    def coords(self) -> list:
+        return [option_name(v) for v in self.values]
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    index: int
+    coords: dict[str, Any]
+    config: Config
+
+
+def options(group: str) -> list[str]:
+    """Names of the options shipped in conf/<group>/."""
+    folder = resources.files("mad.conf") / group
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_option(group: str, name: str) -> Any:
+    """A group option from conf/<group>/<name>.yaml, as its typed dataclass."""
+    if name not in options(group):
+        raise ConfigError(f"{group}={name!r} is not a shipped option; choose one of {', '.join(options(group))}")
+    schema = type(getattr(Config(), group))
+    text = (resources.files("mad.conf") / group / f"{name}.yaml").read_text()
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text))
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"conf/{group}/{name}.yaml: {err}") from err
+    return OmegaConf.to_object(node)
+
+
+def axes_of(config: Config) -> list[Axis]:
+    out = []
+    for path, values in config.grid.items():
+        head = path.split(".")[0]
+        if head in FIXED_KEYS:
+            raise ConfigError(f"grid axis {path!r} is not allowed: the grid cannot vary {', '.join(FIXED_KEYS)}")
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise ConfigError(f"grid axis {path!r} must list its values, got {values!r}")
+        values = tuple(values)
+        if not values:
+            raise ConfigError(f"grid axis {path!r} has no values")
+        out.append(Axis(path, values))
+    names = [a.name for a in out]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ConfigError(f"grid axes must have distinct last keys; {sorted(dupes)} appears twice")
+    return out
+
+
+def expand(config: Config, resolve: Optional[Resolver] = None) -> tuple[list[Axis], list[GridPoint]]:
+    """All grid points of `config`, validated; no grid gives one point."""
+    resolve = resolve or load_option
+    axes = axes_of(config)
+    base = dataclasses.replace(config, grid={})
+    points = []
+    for index, combo in enumerate(itertools.product(*(a.values for a in axes))):
+        point = base
+        coords = {}
+        # Group axes first, so that other axes refine the chosen option.
+        for axis, value in sorted(zip(axes, combo), key=lambda av: av[0].path not in GROUPS):
+            if axis.path in GROUPS and isinstance(value, str):
+                value = resolve(axis.path, value)
+            point = replace_path(point, axis.path, value)
+            coords[axis.name] = option_name(value)
+        coords = {a.name: coords[a.name] for a in axes}
+        try:
+            validate(point)
+        except ConfigError as err:
+            where = ", ".join(f"{k}={v}" for k, v in coords.items())
+            raise ConfigError(f"{err} (at grid point {where})" if where else str(err)) from None
+        points.append(GridPoint(index, coords, point))
+    return axes, points

@@ -1,0 +1,70 @@
+"""Loops that keep every batch of data (Gerstgrasser et al. 2024; Kazdan et al. 2024).
+
+accumulate            fit generation t on the initial real sample plus every synthetic batch so far.
+                      Only the pooled summary is kept, so memory per loop does not grow with t.
+accumulate_subsample  keep the pool of points, refit on n_fit of them drawn without replacement.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from mad.config import LoopConfig
+from mad.families.base import Family
+from mad.loops.base import Knobs, Loop
+
+
+class PoolState(NamedTuple):
+    params: Any
+    pool: Any  # summary of all data so far (data frame)
+
+
+class PointPoolState(NamedTuple):
+    params: Any
+    points: jax.Array  # (capacity, d) data-frame points; rows >= size are empty
+    size: jax.Array
+
+
+def accumulate_loop(family: Family, cfg: LoopConfig) -> Loop:
+    def init(key: jax.Array, knobs: Knobs) -> PoolState:
+        pool = family.real(key, cfg.init_size)
+        return PoolState(family.fit(family.reference, family.into_frame(family.reference, pool)), pool)
+
+    def step(state: PoolState, key: jax.Array, knobs: Knobs) -> PoolState:
+        params = state.params
+        batch = family.out_of_frame(params, family.synthetic(key, params, cfg.n_syn, knobs.lam))
+        pool = family.merge(state.pool, batch, None)
+        return PoolState(family.fit(params, family.into_frame(params, pool)), pool)
+
+    return Loop(init, step)
+
+
+def accumulate_subsample_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
+    n_init, n_syn, n_fit = cfg.init_size, cfg.n_syn, cfg.fit_size
+    capacity = n_init + (generations - 1) * n_syn
+
+    def subsample_fit(key, frame, points, size):
+        # n_fit distinct rows, uniformly among the first `size`: the smallest of i.i.d. scores.
+        scores = jnp.where(jnp.arange(capacity) < size, jax.random.uniform(key, (capacity,)), 2.0)
+        _, rows = jax.lax.top_k(-scores, n_fit)
+        stats = family.summarize(points[rows])
+        return family.fit(frame, family.into_frame(frame, stats))
+
+    def init(key: jax.Array, knobs: Knobs) -> PointPoolState:
+        k_real, k_pick = jax.random.split(key)
+        real = family.draw(k_real, family.reference, n_init, 1.0)
+        points = jnp.zeros((capacity, real.shape[1]), real.dtype).at[:n_init].set(real)
+        size = jnp.asarray(n_init, jnp.int32)
+        return PointPoolState(subsample_fit(k_pick, family.reference, points, size), points, size)
+
+    def step(state: PointPoolState, key: jax.Array, knobs: Knobs) -> PointPoolState:
+        k_syn, k_pick = jax.random.split(key)
+        batch = family.draw(k_syn, state.params, n_syn, knobs.lam)
+        points = jax.lax.dynamic_update_slice(state.points, batch, (state.size, 0))
+        size = state.size + n_syn
+        return PointPoolState(subsample_fit(k_pick, state.params, points, size), points, size)
+
+    return Loop(init, step)

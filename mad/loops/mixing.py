@@ -1,0 +1,54 @@
+"""Loops whose training data is a real part plus a fresh synthetic batch each generation.
+
+replace   n_syn synthetic points only (fully synthetic loop).
+augment   a fixed real set (the first n_real points of the initial sample) plus n_syn synthetic.
+fresh     n_real new real points plus n_syn synthetic each generation (MAD sec. 5).
+
+With `real_weight` w the real part carries total weight w and the synthetic part 1 - w
+(He et al.'s weighted estimator); otherwise points are pooled by their counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+
+from mad.config import LoopConfig
+from mad.families.base import Family
+from mad.loops.base import Knobs, Loop
+
+
+class MixState(NamedTuple):
+    params: Any
+    real: Any  # augment: the fixed real set's summary (data frame); otherwise unused
+
+
+def mixing_loop(family: Family, cfg: LoopConfig) -> Loop:
+    n_syn, n_real, n_init = cfg.n_syn, cfg.n_real, cfg.init_size
+    weighted = cfg.real_weight is not None
+    keeps_real = cfg.name == "augment" and n_real > 0
+    draws_real = cfg.name == "fresh" and n_real > 0
+
+    def fit_real(stats):
+        return family.fit(family.reference, family.into_frame(family.reference, stats))
+
+    def init(key: jax.Array, knobs: Knobs) -> MixState:
+        k_fixed, k_rest = jax.random.split(key)
+        if not keeps_real:
+            return MixState(fit_real(family.real(key, n_init)), ())
+        fixed = family.real(k_fixed, n_real)
+        initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
+        return MixState(fit_real(initial), fixed)
+
+    def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
+        k_syn, k_real = jax.random.split(key)
+        params = state.params
+        data = family.synthetic(k_syn, params, n_syn, knobs.lam)
+        if keeps_real or draws_real:
+            real = state.real if keeps_real else family.real(k_real, n_real)
+            weight = knobs.real_weight if weighted else None
+            data = family.merge(family.into_frame(params, real), data, weight)
+        return MixState(family.fit(params, data), state.real)
+
+    return Loop(init, step)

@@ -1,0 +1,259 @@
+"""Closed forms and exact moment recursions for Gaussian self-consuming loops (shared/THEORY.md).
+
+Convention (as in the simulations): generation 0 is the real distribution N(mu_0, Sigma_0),
+generation 1 the fit on n_init real points, generation t >= 2 the fit after t - 1 loop steps.
+Arrays returned here have one entry per generation, 0..G, aligned with the simulated metrics.
+
+First moments of every loop follow an exact *linear* recursion: each step's mean and scatter are
+linear in the previous model's mean outer product and covariance and in the real data's moments.
+Because every term is proportional to Sigma_0, two scalars carry it for any d and any
+covariance structure (full, diag and iso fits all preserve traces):
+    a_t = E tr Sigma_t / tr Sigma_0,    b_t = E ||mu_t - mu_0||^2 / tr Sigma_0,
+plus the few cross moments a loop needs (the fixed real set's correlation with the model for
+`augment`; the pool's moments for the accumulating loops).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import digamma, gammaln, polygamma
+
+from mad.config import Config, LoopConfig
+
+
+def _dof(n: int | float, estimator: str) -> float:
+    """The divisor m of the covariance estimator: n (mle) or n - 1 (unbiased)."""
+    return float(n) if estimator == "mle" else float(n) - 1.0
+
+
+class Moments(NamedTuple):
+    """Per-generation expectations, in units of tr Sigma_0."""
+
+    trace_ratio: np.ndarray  # a_t
+    mean_sq_drift: np.ndarray  # b_t
+
+
+# ----------------------------------------------------------------------------- mixing loops
+
+
+def _mixing_weights(loop: LoopConfig) -> tuple[float, float]:
+    n_r, n_s = loop.n_real, loop.n_syn
+    if n_r == 0 or loop.name == "replace":
+        return 0.0, 1.0
+    if loop.real_weight is not None:
+        return loop.real_weight, 1.0 - loop.real_weight
+    return n_r / (n_r + n_s), n_s / (n_r + n_s)
+
+
+def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str) -> np.ndarray:
+    """One generation of replace / augment / fresh on (a, b, c), c = E<mu_t, m_R> / tr Sigma_0.
+
+    Weighted mean mu' = w_R m_R + w_S m_S, weighted covariance
+    w_R S_R/n_r + w_S S_S/n_s + w_R w_S (m_R - m_S)(m_R - m_S)^T, divided by 1 - sum w_i^2 if unbiased.
+    """
+    a, b, c = state
+    lam, n_s, n_r = loop.lam, loop.n_syn, loop.n_real
+    w_r, w_s = _mixing_weights(loop)
+    syn_sq = b + lam * a / n_s  # E ||m_S - mu_0||^2
+    if w_r == 0.0:
+        real_sq, cross, within_real = 0.0, 0.0, 0.0
+    else:
+        real_sq = 1.0 / n_r
+        cross = c if loop.name == "augment" else 0.0  # E <m_S, m_R> = E <mu_t, m_R>
+        within_real = (n_r - 1) / n_r
+    b_next = w_r**2 * real_sq + 2 * w_r * w_s * cross + w_s**2 * syn_sq
+    cov = w_r * within_real + w_s * (n_s - 1) / n_s * lam * a + w_r * w_s * (real_sq - 2 * cross + syn_sq)
+    wsq = (w_r**2 / n_r if w_r else 0.0) + w_s**2 / n_s
+    a_next = cov / (1.0 - wsq) if estimator == "unbiased" else cov
+    c_next = (w_r * real_sq + w_s * c) if loop.name == "augment" else 0.0
+    return np.array([a_next, b_next, c_next])
+
+
+def _mixing_start(loop: LoopConfig, estimator: str) -> np.ndarray:
+    n0 = loop.init_size
+    # c_1: the fixed real set is the first n_real of the n_init initial points.
+    c = 1.0 / n0 if loop.name == "augment" else 0.0
+    return np.array([(n0 - 1) / _dof(n0, estimator), 1.0 / n0, c])
+
+
+# ----------------------------------------------------------------------------- accumulating loops
+
+
+def _accumulate(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+    """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term."""
+    lam, n_s = loop.lam, loop.n_syn
+    size = float(loop.init_size)
+    scatter = size - 1.0
+    a, b = [1.0, scatter / _dof(size, estimator)], [0.0, 1.0 / size]
+    for _ in range(generations - 1):
+        grown = size + n_s
+        b.append(b[-1] + n_s * lam * a[-1] / grown**2)
+        scatter += (n_s - 1) * lam * a[-1] + (size / grown) * lam * a[-1]
+        size = grown
+        a.append(scatter / _dof(size, estimator))
+    return Moments(np.array(a), np.array(b))
+
+
+def _accumulate_subsample(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+    """Subsample of n_fit from a pool of N: E[mean^2] = Q + (N - n_fit) P / (N n_fit (N - 1)),
+    E[scatter] = (n_fit - 1) P / (N - 1), with Q = E ||pool mean||^2 and P = E pool scatter."""
+    lam, n_s, n_f = loop.lam, loop.n_syn, loop.fit_size
+
+    def fit(q, p, size):
+        b_fit = q + (size - n_f) / (size * n_f * (size - 1)) * p if size > 1 else q
+        a_fit = (n_f - 1) / (size - 1) * p / _dof(n_f, estimator) if size > 1 else 0.0
+        return a_fit, b_fit
+
+    size = float(loop.init_size)
+    q, p = 1.0 / size, size - 1.0
+    a1, b1 = fit(q, p, size)
+    a, b = [1.0, a1], [0.0, b1]
+    for _ in range(generations - 1):
+        grown = size + n_s
+        syn_sq = b[-1] + lam * a[-1] / n_s  # E ||m_S||^2;  E <m_S, pool mean> = q
+        p = p + (n_s - 1) * lam * a[-1] + (size * n_s / grown) * (syn_sq - q)
+        q = (size**2 * q + 2 * size * n_s * q + n_s**2 * syn_sq) / grown**2
+        size = grown
+        a_t, b_t = fit(q, p, size)
+        a.append(a_t)
+        b.append(b_t)
+    return Moments(np.array(a), np.array(b))
+
+
+def moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+    """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations."""
+    if loop.name == "accumulate":
+        return _accumulate(loop, estimator, generations)
+    if loop.name == "accumulate_subsample":
+        return _accumulate_subsample(loop, estimator, generations)
+    states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator)]
+    for _ in range(generations - 1):
+        states.append(_mixing_step(states[-1], loop, estimator))
+    s = np.stack(states)
+    return Moments(s[:, 0], s[:, 1])
+
+
+def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
+    """Limit (a_inf, b_inf) of a mixing loop, solving the affine recursion x' = M x + v exactly."""
+    if loop.name not in ("replace", "augment", "fresh"):
+        raise ValueError(f"fixed_point is defined for the mixing loops, not {loop.name!r}")
+    v = _mixing_step(np.zeros(3), loop, estimator)
+    m = np.stack([_mixing_step(e, loop, estimator) - v for e in np.eye(3)], axis=1)
+    x = np.linalg.solve(np.eye(3) - m, v)
+    return float(x[0]), float(x[1])
+
+
+# ----------------------------------------------------------------------------- replace: exact laws
+
+
+def _step_sizes(loop: LoopConfig, generations: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample size and sampling bias of the fit that produced each generation 1..G (replace)."""
+    n = np.array([loop.init_size] + [loop.n_syn] * (generations - 1), float)
+    lam = np.array([1.0] + [loop.lam] * (generations - 1))
+    return n, lam
+
+
+def logdet_increment(n: float, lam: float, *, dim: int, covariance: str, estimator: str) -> tuple[float, float]:
+    """Mean and variance of log det Sigma_{t+1} - log det Sigma_t in the replace loop.
+
+    full: sum_i log(lam chi2(n - i) / m), i = 1..d (Bartlett); diag: d independent log(lam chi2(n-1)/m);
+    iso: d log(lam chi2(d (n - 1)) / (m d)). E log chi2(k) = log 2 + psi(k/2), Var = psi1(k/2).
+    """
+    m = _dof(n, estimator)
+    if covariance == "full":
+        k = n - np.arange(1, dim + 1)
+        mean = dim * math.log(lam / m) + np.sum(math.log(2.0) + digamma(k / 2))
+        var = np.sum(polygamma(1, k / 2))
+    elif covariance == "diag":
+        mean = dim * (math.log(lam / m) + math.log(2.0) + digamma((n - 1) / 2))
+        var = dim * polygamma(1, (n - 1) / 2)
+    else:
+        k = dim * (n - 1)
+        mean = dim * (math.log(lam / (m * dim)) + math.log(2.0) + digamma(k / 2))
+        var = dim**2 * polygamma(1, k / 2)
+    return float(mean), float(var)
+
+
+def logdet_walk(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of log det Sigma_t - log det Sigma_0 (replace loop)."""
+    n, lam = _step_sizes(config.loop, config.generations)
+    steps = [
+        logdet_increment(ni, li, dim=config.data.dim, covariance=config.model.covariance, estimator=config.model.estimator)
+        for ni, li in zip(n, lam)
+    ]
+    mean = np.concatenate([[0.0], np.cumsum([s[0] for s in steps])])
+    var = np.concatenate([[0.0], np.cumsum([s[1] for s in steps])])
+    return mean, np.sqrt(var)
+
+
+def scale_moment(s: float, n: float, lam: float, *, estimator: str, dof_scale: int = 1) -> float:
+    """E[(sigma_{t+1} / sigma_t)^{2s}] = lam^s (2/m)^s Gamma(k/2 + s) / Gamma(k/2), k = n - 1.
+
+    For an isotropic fit of d coordinates set dof_scale = d: sigma^2 = lam chi2(d (n - 1)) / (m d).
+    """
+    k = dof_scale * (n - 1)
+    m = _dof(n, estimator) * dof_scale
+    return float(np.exp(s * math.log(2 * lam / m) + gammaln(k / 2 + s) - gammaln(k / 2)))
+
+
+def mean_scale_ratio(config: Config) -> np.ndarray:
+    """E[sigma_t / sigma_0] per coordinate (replace loop, diag / iso fits, or d = 1)."""
+    dof_scale = config.data.dim if config.model.covariance == "iso" else 1
+    n, lam = _step_sizes(config.loop, config.generations)
+    factors = [scale_moment(0.5, ni, li, estimator=config.model.estimator, dof_scale=dof_scale) for ni, li in zip(n, lam)]
+    return np.concatenate([[1.0], np.cumprod(factors)])
+
+
+# ----------------------------------------------------------------------------- literature helpers
+
+
+def accumulate_limit(n: int, trace0: float = 1.0) -> float:
+    """Gerstgrasser et al.: with accumulation E||mu_t - mu_0||^2 -> (pi^2/6) tr Sigma_0 / n."""
+    return math.pi**2 / 6 * trace0 / n
+
+
+def weighted_mean_mse(w: float, k: float, sigma2: float = 1.0, n: int = 1) -> float:
+    """He et al.: stationary MSE of the mean with real weight w, k = n_real / n_syn, n = n_real
+    (known variance): (sigma^2 / n) (w^2 + k (1 - w)^2) / (w (2 - w))."""
+    return sigma2 / n * (w**2 + k * (1 - w) ** 2) / (w * (2 - w))
+
+
+def golden_ratio_weight(k: float) -> float:
+    """The w minimising `weighted_mean_mse`: (sqrt(k^2 + 4k) - k) / 2 (0.618... at k = 1)."""
+    return (math.sqrt(k * k + 4 * k) - k) / 2
+
+
+def linreg_test_error(generations: int, sigma2: float, d: int, rows: int, *, accumulate: bool) -> float:
+    """Gerstgrasser et al.: excess test error of least squares relabelled by its predecessor."""
+    unit = sigma2 * d / (rows - d - 1)
+    if accumulate:
+        return unit * sum(1.0 / i**2 for i in range(1, generations + 1))
+    return unit * generations
+
+
+# ----------------------------------------------------------------------------- per-config predictions
+
+
+def predict(config: Config) -> dict[str, np.ndarray]:
+    """Closed-form expectation of each metric that has one, per generation (t = 0..G).
+
+    Keys are metric names; `logdet_ratio_std` is the standard deviation of the log-det walk.
+    """
+    loop, model, data = config.loop, config.model, config.data
+    trace0 = data.dim * data.scale**2
+    mom = moments(loop, model.estimator, config.generations)
+    out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
+    if loop.name == "replace":
+        mean, std = logdet_walk(config)
+        out["logdet_ratio"] = mean
+        out["logdet_ratio_std"] = std
+        d = data.dim
+        out["kl_rev"] = 0.5 * d * (mom.trace_ratio + mom.mean_sq_drift - 1.0) - 0.5 * mean
+        if model.covariance != "full" or d == 1:
+            h = mean_scale_ratio(config)
+            out["w2_sq"] = trace0 * (mom.mean_sq_drift + mom.trace_ratio - 2.0 * h + 1.0)
+    return out
+

@@ -72,7 +72,7 @@ def moments_of_points(x: Float[Array, "n d"]) -> Moments:
     """Equal-weight moments of the rows of x."""
     n = x.shape[0]
     mean = jnp.mean(x, axis=0)
-    centred = x - mean
+    centred = x - mean[None, :]
     cov = centred.T @ centred / n
     return Moments(jnp.asarray(n, x.dtype), mean, cov, jnp.asarray(1.0 / n, x.dtype))
 
@@ -187,7 +187,7 @@ def sample(key: jax.Array, params: GaussianParams, n: int, lam=1.0) -> Float[Arr
     """n points from N(mean, lam Sigma), in the data frame."""
     z = jax.random.normal(key, (n, params.mean.shape[0]), params.mean.dtype)
     y = jnp.sqrt(jnp.asarray(lam, params.mean.dtype)) * z * jnp.exp(params.log_scale)[None, :]
-    return params.mean + y @ params.unit_tril.T
+    return params.mean[None, :] + y @ params.unit_tril.T
 
 
 def log_prob(params: GaussianParams, x: Float[Array, " d"]) -> Float[Array, ""]:

@@ -63,7 +63,7 @@ def accumulate_subsample_loop(family: Family, cfg: LoopConfig, generations: int)
     def step(state: PointPoolState, key: jax.Array, knobs: Knobs) -> PointPoolState:
         k_syn, k_pick = jax.random.split(key)
         batch = family.draw(k_syn, state.params, n_syn, knobs.lam)
-        points = jax.lax.dynamic_update_slice(state.points, batch, (state.size, 0))
+        points = jax.lax.dynamic_update_slice(state.points, batch, (state.size, jnp.zeros_like(state.size)))
         size = state.size + n_syn
         return PointPoolState(subsample_fit(k_pick, state.params, points, size), points, size)
 

@@ -29,8 +29,10 @@ METRICS = tuple(DOCS)
 
 
 def _saturating_exp(log_x: Float[Array, ""]) -> Float[Array, ""]:
-    big = jnp.log(jnp.finfo(log_x.dtype).max)
-    return jnp.exp(jnp.minimum(log_x, big))
+    """exp(log_x), or the largest finite number where that overflows (log(max) rounds up)."""
+    biggest = jnp.finfo(log_x.dtype).max
+    limit = jnp.log(biggest) - 1e-3
+    return jnp.where(log_x < limit, jnp.exp(jnp.minimum(log_x, limit)), biggest)
 
 
 def log_trace(p: GaussianParams) -> Float[Array, ""]:

@@ -24,6 +24,7 @@ from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from mad.families.base import Family
+from mad.random import log_chisquare
 
 
 class GaussianParams(NamedTuple):
@@ -100,12 +101,11 @@ def bartlett(key: jax.Array, df: int, dim: int, dtype) -> Float[Array, "d d"]:
     (zero-based); the remaining columns are zero (the Cholesky factor of a rank-df scatter).
     """
     k_diag, k_off = jax.random.split(key)
-    j = jnp.arange(dim)
-    live = j < df
-    chi2 = jax.random.chisquare(k_diag, jnp.maximum(df - j, 1).astype(dtype), shape=(dim,), dtype=dtype)
-    below = jnp.tril(jax.random.normal(k_off, (dim, dim), dtype), k=-1)
-    a = below + jnp.diag(jnp.sqrt(chi2))
-    return jnp.where(live[None, :], a, 0.0)
+    rank = min(df, dim)
+    diag = jnp.zeros(dim, dtype).at[:rank].set(jnp.exp(0.5 * log_chisquare(k_diag, [df - j for j in range(rank)], dtype)))
+    live = jnp.arange(dim)[None, :] < rank
+    below = jnp.where(live, jnp.tril(jax.random.normal(k_off, (dim, dim), dtype), k=-1), 0.0)
+    return below + jnp.diag(diag)
 
 
 def standard_moments(
@@ -126,9 +126,9 @@ def standard_moments(
         a = bartlett(k_scatter, n - 1, dim, dtype)
         scatter = a @ a.T
     elif covariance == "diag":
-        scatter = jnp.diag(jax.random.chisquare(k_scatter, n - 1, shape=(dim,), dtype=dtype))
+        scatter = jnp.diag(jnp.exp(log_chisquare(k_scatter, [n - 1] * dim, dtype)))
     else:
-        total = jax.random.chisquare(k_scatter, dim * (n - 1), dtype=dtype)
+        total = jnp.exp(log_chisquare(k_scatter, dim * (n - 1), dtype))[0]
         scatter = (total / dim) * jnp.eye(dim, dtype=dtype)
     return Moments(jnp.asarray(n, dtype), mean, lam * scatter / n, jnp.asarray(1.0 / n, dtype))
 

@@ -14,7 +14,7 @@ from mad.metrics import gaussian
 
 def make_metrics(config: Config, family: Family) -> Callable:
     if config.model.name == "gaussian":
-        diagonal = config.model.covariance != "full"
+        diagonal = config.model.covariance != "full" or config.data.dim == 1
         return lambda params: gaussian.compare(
             family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold
         )

@@ -35,29 +35,41 @@ def _saturating_exp(log_x: Float[Array, ""]) -> Float[Array, ""]:
     return jnp.where(log_x < limit, jnp.exp(jnp.minimum(log_x, limit)), biggest)
 
 
-def log_trace(p: GaussianParams) -> Float[Array, ""]:
+def log_trace(p: GaussianParams, diagonal: bool = False) -> Float[Array, ""]:
     """log tr Sigma = log sum_j exp(2 s_j) ||U[:, j]||^2."""
+    if diagonal:
+        return logsumexp(2.0 * p.log_scale)
     return logsumexp(2.0 * p.log_scale + jnp.log(jnp.sum(p.unit_tril**2, axis=0)))
 
 
-def _log_trace_whitened(outer: GaussianParams, inner: GaussianParams) -> Float[Array, ""]:
+def _whiten(outer: GaussianParams, x: Float[Array, "d ..."], diagonal: bool) -> Float[Array, "d ..."]:
+    """U_outer^{-1} x (identity for diagonal factors)."""
+    return x if diagonal else solve_triangular(outer.unit_tril, x, lower=True, unit_diagonal=True)
+
+
+def _log_trace_whitened(outer: GaussianParams, inner: GaussianParams, diagonal: bool) -> Float[Array, ""]:
     """log tr(Sigma_outer^{-1} Sigma_inner), through L_outer^{-1} L_inner."""
-    a = solve_triangular(outer.unit_tril, inner.unit_tril, lower=True, unit_diagonal=True)
+    if diagonal:
+        return logsumexp(2.0 * (inner.log_scale - outer.log_scale))
+    a = _whiten(outer, inner.unit_tril, diagonal)
     # (L_o^{-1} L_i)_{ij} = exp(-s^o_i) a_ij exp(s^i_j)
     log_terms = -2.0 * outer.log_scale[:, None] + 2.0 * inner.log_scale[None, :] + jnp.log(a**2)
     return logsumexp(log_terms)
 
 
-def _log_mahalanobis(p: GaussianParams, delta: Float[Array, " d"]) -> Float[Array, ""]:
+def _log_mahalanobis(p: GaussianParams, delta: Float[Array, " d"], diagonal: bool) -> Float[Array, ""]:
     """log delta^T Sigma_p^{-1} delta."""
-    v = solve_triangular(p.unit_tril, delta, lower=True, unit_diagonal=True)
+    v = _whiten(p, delta, diagonal)
     return logsumexp(-2.0 * p.log_scale + jnp.log(v**2))
 
 
-def kl(p: GaussianParams, q: GaussianParams) -> Float[Array, ""]:
-    """KL(p || q) = (tr(S_q^-1 S_p) + dmu^T S_q^-1 dmu - d + log det S_q - log det S_p) / 2."""
+def kl(p: GaussianParams, q: GaussianParams, *, diagonal: bool = False) -> Float[Array, ""]:
+    """KL(p || q) = (tr(S_q^-1 S_p) + dmu^T S_q^-1 dmu - d + log det S_q - log det S_p) / 2.
+
+    `diagonal`: both factors are diagonal (unit_tril = I), which skips the triangular solves.
+    """
     dim = p.mean.shape[0]
-    log_quadratic = jnp.logaddexp(_log_trace_whitened(q, p), _log_mahalanobis(q, p.mean - q.mean))
+    log_quadratic = jnp.logaddexp(_log_trace_whitened(q, p, diagonal), _log_mahalanobis(q, p.mean - q.mean, diagonal))
     return _saturating_exp(log_quadratic + jnp.log(0.5)) + 0.5 * (logdet(q) - logdet(p) - dim)
 
 
@@ -73,7 +85,7 @@ def w2_sq(p: GaussianParams, ref: GaussianParams, *, diagonal: bool) -> Float[Ar
         l_ref = ref.unit_tril * jnp.exp(ref.log_scale)[None, :]
         l_p = p.unit_tril * jnp.exp(p.log_scale)[None, :]
         cross = jnp.sum(jnp.linalg.svd(l_ref.T @ l_p, compute_uv=False))
-    spread = jnp.exp(log_trace(p)) + jnp.exp(log_trace(ref)) - 2.0 * cross
+    spread = jnp.exp(log_trace(p, diagonal)) + jnp.exp(log_trace(ref, diagonal)) - 2.0 * cross
     return jnp.sum((p.mean - ref.mean) ** 2) + jnp.maximum(spread, 0.0)
 
 
@@ -82,6 +94,7 @@ def compare(
 ) -> dict[str, Float[Array, ""]]:
     """All Gaussian metrics of model p against the real distribution `ref`.
 
+    `diagonal`: both factors are diagonal (diag / iso models against N(0, scale^2 I)).
     `collapsed` is true once the geometric-mean variance ratio (det S_p / det S_r)^(1/d) falls
     below `collapse_threshold`.
     """
@@ -89,10 +102,10 @@ def compare(
     logdet_ratio = logdet(p) - logdet(ref)
     return {
         "mean_sq_drift": jnp.sum((p.mean - ref.mean) ** 2),
-        "trace_ratio": jnp.exp(log_trace(p) - log_trace(ref)),
+        "trace_ratio": jnp.exp(log_trace(p, diagonal) - log_trace(ref, diagonal)),
         "logdet_ratio": logdet_ratio,
         "w2_sq": w2_sq(p, ref, diagonal=diagonal),
-        "kl_fwd": kl(ref, p),
-        "kl_rev": kl(p, ref),
+        "kl_fwd": kl(ref, p, diagonal=diagonal),
+        "kl_rev": kl(p, ref, diagonal=diagonal),
         "collapsed": logdet_ratio / dim < jnp.log(collapse_threshold),
     }

@@ -1,0 +1,67 @@
+"""`python -m mad.sweep` as a user runs it: results on disk, errors before anything is written."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mad.results import read_netcdf
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sweep(*overrides, run_dir=None):
+    args = [sys.executable, "-m", "mad.sweep", "progress=false", *overrides]
+    if run_dir is not None:
+        args.append(f"hydra.run.dir={run_dir}")
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def lambda_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("lambda")
+    proc = sweep("+grid=lambda", "loops=32", "generations=3", "save.per_loop=true", run_dir=run_dir)
+    assert proc.returncode == 0, proc.stderr
+    return run_dir, proc
+
+
+def test_lambda_grid_writes_results(lambda_run):
+    run_dir, proc = lambda_run
+    ds = read_netcdf(run_dir / "results.nc")
+    assert list(ds.lam.values) == [1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5]
+    assert ds.trace_ratio.dims == ("lam", "stat", "generation") and ds.sizes["generation"] == 4
+    assert "trace_ratio_theory" in ds and "logdet_ratio_theory_std" in ds
+    loops = read_netcdf(run_dir / "loops.nc")
+    assert loops.logdet_ratio.dims == ("lam", "loop", "generation") and loops.sizes["loop"] == 32
+    assert str(run_dir / "results.nc") in proc.stdout + proc.stderr  # the log says where results went
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["loop.lam=1.5"], "loop.lam=1.5 must lie in (0, 1]"),
+        (["data.dim=8", "loop.n_syn=8"], "loop.n_syn=8 is too small"),
+        (["+grid=nope"], "Available options in 'grid'"),
+        (["loop.lamda=0.5"], "Key 'lamda' not in 'LoopConfig'"),
+        (["loop=spiral"], "Could not find 'loop/spiral'"),
+    ],
+)
+def test_invalid_config_fails_and_keeps_earlier_results(lambda_run, overrides, message):
+    run_dir, _ = lambda_run
+    before = (run_dir / "results.nc").read_bytes()
+    proc = sweep(*overrides, run_dir=run_dir)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert (run_dir / "results.nc").read_bytes() == before
+
+
+def test_grid_over_loops_keeps_other_overrides(tmp_path):
+    proc = sweep("+grid=loop", "loop.lam=0.9", "loops=8", "generations=2", run_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ds = read_netcdf(tmp_path / "results.nc")
+    assert list(ds.loop.values) == ["replace", "augment", "fresh", "accumulate", "accumulate_subsample"]
+    # generation 2 of the replace loop: E tr = (99/100)^2 * 0.9 with lam = 0.9 applied to each option
+    assert float(ds.trace_ratio_theory.sel(loop="replace", generation=2)) == pytest.approx(0.99**2 * 0.9)

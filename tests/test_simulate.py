@@ -1,0 +1,135 @@
+"""The Python API: config errors before compilation, grids, determinism, compilation reuse, results."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import mad
+from mad import engine, simulation
+from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig
+from mad.grid import expand, load_option
+from mad.results import STATS
+
+SMALL = dict(loops=16, generations=4, progress=False)
+
+
+@pytest.fixture
+def no_compilation(monkeypatch):
+    """Fail if anything reaches the engine."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine ran for an invalid config")
+
+    monkeypatch.setattr(simulation, "run_program", refuse)
+
+
+@pytest.mark.parametrize(
+    "config,match",
+    [
+        (Config(data=DataConfig(dim=5), loop=LoopConfig(n_syn=5)), r"loop\.n_syn=5 is too small.*more than data\.dim=5"),
+        (Config(data=DataConfig(dim=5), loop=LoopConfig(n_syn=20, n_init=4)), r"loop\.n_init=4 is too small"),
+        (Config(model=ModelConfig(covariance="diag"), loop=LoopConfig(n_syn=1)), r"loop\.n_syn=1 .*at least 2"),
+        (Config(loop=LoopConfig(lam=0.0)), r"loop\.lam=0\.0 must lie in \(0, 1\]"),
+        (Config(loop=LoopConfig(lam=1.5)), r"loop\.lam=1\.5 must lie in \(0, 1\]"),
+        (Config(loop=LoopConfig(n_syn=-3)), r"loop\.n_syn=-3 must be an integer >= 1"),
+        (Config(loop=LoopConfig(name="fresh", n_real=-1)), r"loop\.n_real=-1 must be an integer >= 0"),
+        (Config(loops=0), r"loops=0 must be an integer >= 1"),
+        (Config(generations=2.5), r"generations=2\.5 must be an integer"),
+        (Config(model=ModelConfig(covariance="banded")), r"model\.covariance='banded'.*full, diag, iso"),
+        (Config(model=ModelConfig(backend="gpu")), r"model\.backend='gpu'.*samples, suffstats"),
+        (Config(loop=LoopConfig(name="spiral")), r"loop\.name='spiral'.*replace, augment"),
+        (Config(precision="float16"), r"precision='float16'.*float32, float64"),
+        (Config(data=DataConfig(scale=-1.0)), r"data\.scale=-1\.0 must be a finite number > 0"),
+        (Config(loop=LoopConfig(real_weight=0.5)), r"loop\.real_weight=0\.5 is only used by loop=augment or loop=fresh"),
+        (Config(loop=LoopConfig(name="fresh", n_real=5, real_weight=1.5)), r"loop\.real_weight=1\.5 must lie in \[0, 1\]"),
+        (Config(loop=LoopConfig(n_real=5)), r"loop\.n_real=5 must be 0 for loop=replace"),
+        (Config(loop=LoopConfig(name="augment", n_real=50, n_init=20)), r"loop\.n_init=20 must be >= loop\.n_real=50"),
+        (
+            Config(model=ModelConfig(backend="suffstats"), loop=LoopConfig(name="accumulate_subsample")),
+            r"accumulate_subsample .*needs model\.backend=samples",
+        ),
+        (Config(loop=LoopConfig(n_fit=10)), r"loop\.n_fit is only used by loop=accumulate_subsample"),
+        (Config(grid={"loop.lamda": [0.5]}), r"grid axis 'loop\.lamda' is not a config key; loop has loop\.name"),
+        (Config(grid={"loops": [10, 20]}), r"grid axis 'loops' is not allowed"),
+        (Config(grid={"loop.lam": []}), r"grid axis 'loop\.lam' has no values"),
+        (Config(grid={"loop": ["replace", "spiral"]}), r"loop='spiral' is not a shipped option; choose one of accumulate"),
+        (Config(grid={"loop.lam": [1.0, 0.5, 0.0]}), r"loop\.lam=0\.0 must lie in \(0, 1\].*at grid point lam=0\.0"),
+    ],
+)
+def test_invalid_configs_fail_before_compilation(config, match, no_compilation):
+    with pytest.raises(ConfigError, match=match):
+        mad.simulate(config)
+
+
+def test_grid_points_cross_axes_and_resolve_group_options():
+    config = Config(grid={"loop": ["replace", "fresh"], "loop.lam": [1.0, 0.5]}, **SMALL)
+    axes, points = expand(config)
+    assert [a.name for a in axes] == ["loop", "lam"]
+    assert [(p.coords["loop"], p.coords["lam"]) for p in points] == [
+        ("replace", 1.0),
+        ("replace", 0.5),
+        ("fresh", 1.0),
+        ("fresh", 0.5),
+    ]
+    fresh = points[3].config.loop
+    assert fresh == dataclasses.replace(load_option("loop", "fresh"), lam=0.5)
+
+
+def test_results_layout_and_theory_alignment():
+    config = Config(grid={"loop.lam": [1.0, 0.8], "loop.n_syn": [10, 30]}, save=mad.SaveConfig(per_loop=True), **SMALL)
+    result = mad.run(config)
+    ds = result.summary
+    assert ds.trace_ratio.dims == ("lam", "n_syn", "stat", "generation")
+    assert list(ds.stat.values) == list(STATS) and ds.sizes["generation"] == 5
+    assert ds.trace_ratio_theory.dims == ("lam", "n_syn", "generation")
+    assert ds.trace_ratio_theory.sel(lam=0.8, n_syn=10).values[2] == pytest.approx(0.9 * 0.8 * 0.9)
+    assert "loop:\n" in ds.attrs["config"] and ds.attrs["loops"] == 16
+    loops = result.loops
+    assert loops.trace_ratio.dims == ("lam", "n_syn", "loop", "generation")
+    assert loops.collapsed.dtype == bool
+    # the summary is the statistics of the per-loop values
+    np.testing.assert_allclose(ds.w2_sq.sel(stat="mean"), loops.w2_sq.astype(float).mean("loop"), rtol=1e-12)
+    np.testing.assert_allclose(ds.w2_sq.sel(stat="q50"), loops.w2_sq.astype(float).median("loop"), rtol=1e-12)
+
+
+def per_loop(config):
+    return mad.run(config, keep_loops=True).loops
+
+
+# XLA vectorises a batch differently for different batch shapes (a lane may fall in the vector
+# body or the scalar remainder), so values agree to rounding, not always bitwise; the random draws
+# are identical, so any real dependence would show as O(1) differences.
+ROUNDING = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
+
+
+@pytest.mark.parametrize(
+    "loop,precision", [("replace", "float32"), ("replace", "float64"), ("accumulate_subsample", "float32"), ("fresh", "float32")]
+)
+def test_trajectory_depends_only_on_seed_point_and_loop_index(loop, precision):
+    # Three compiled shapes per case: 13 loops per call, 4 per call, and 3 grid points x 13.
+    base = Config(loop=load_option("loop", loop), precision=precision, **{**SMALL, "loops": 13, "chunk": 64})
+    close = ROUNDING[precision]
+    reference = per_loop(base)
+    chunked = per_loop(dataclasses.replace(base, chunk=4))  # 4 loops per call, the last padded
+    np.testing.assert_allclose(chunked.logdet_ratio, reference.logdet_ratio, **close)
+    # fewer loops: the same first loops (the same compiled shape as chunk=4)
+    fewer = per_loop(dataclasses.replace(base, loops=4, chunk=4))
+    np.testing.assert_allclose(fewer.mean_sq_drift, reference.mean_sq_drift.isel(loop=slice(0, 4)), **close)
+    # other grid points beside it (vmapped in the same program) change nothing at point 0
+    beside = per_loop(dataclasses.replace(base, grid={"loop.lam": [base.loop.lam, 0.5, 0.7]}, chunk=3 * 64))
+    np.testing.assert_allclose(beside.logdet_ratio.isel(lam=0), reference.logdet_ratio, **close)
+    # a different seed gives different loops
+    other = per_loop(dataclasses.replace(base, seed=1))
+    assert np.abs(other.logdet_ratio - reference.logdet_ratio).max() > 1e-2
+
+
+def test_second_call_does_not_recompile():
+    # a program no other test uses, so its cache starts empty
+    config = Config(grid={"loop.lam": [1.0, 0.9]}, data=DataConfig(dim=3, scale=0.25), **SMALL)
+    mad.simulate(config)
+    compiled = engine.kernel(engine.Program.of(dataclasses.replace(config, grid={})))
+    assert compiled._cache_size() == 1
+    # new traced knob values and a new seed reuse the compiled program
+    mad.simulate(dataclasses.replace(config, seed=3, grid={"loop.lam": [0.6, 0.7]}))
+    assert compiled._cache_size() == 1

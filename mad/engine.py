@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +24,8 @@ from mad.families import make_family
 from mad.loops import Knobs, make_loop
 from mad.metrics import make_metrics
 
-# Device memory the point pools of accumulate_subsample may take per compiled call.
-POOL_BYTES = 1 << 30
+# Device memory one compiled call may give to per-loop working data (samples, pools).
+LANE_BYTES_BUDGET = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -100,54 +100,47 @@ def kernel(program: Program) -> Callable:
     return jax.jit(jax.vmap(one_point, (0, 0, None)))
 
 
+def lane_bytes(program: Program) -> int:
+    """Rough device memory of one loop's working data in one generation."""
+    loop, dim, item = program.loop, program.data.dim, program.dtype.itemsize
+    points = 0
+    if program.model.backend == "samples":
+        points = 3 * max(loop.n_syn + loop.n_real, loop.init_size)  # draws, scaled copy, centred copy
+    if loop.name == "accumulate_subsample":
+        points += loop.init_size + (program.generations - 1) * loop.n_syn
+    return (points * dim + 4 * dim * dim) * item + 8 * 4 * (program.generations + 1)
+
+
 def loops_per_call(program: Program, points: int, chunk: int) -> int:
-    """Loops per compiled call and grid point: `chunk` lanes in all, fewer if pools are large."""
+    """Loops per compiled call and grid point: `chunk` lanes in all, fewer if lanes are large."""
     per_call = max(1, chunk // points)
-    if program.loop.name == "accumulate_subsample":
-        capacity = program.loop.init_size + (program.generations - 1) * program.loop.n_syn
-        lane_bytes = capacity * program.data.dim * program.dtype.itemsize
-        per_call = min(per_call, max(1, POOL_BYTES // (points * lane_bytes)))
-    return per_call
+    return min(per_call, max(1, LANE_BYTES_BUDGET // (points * lane_bytes(program))))
+
+
+class Chunk(NamedTuple):
+    start: int  # index of the first loop
+    values: dict[str, np.ndarray]  # {metric: (P, loops in this chunk, G + 1)}
 
 
 def run_program(
-    program: Program,
-    point_ids: Sequence[int],
-    knobs: Knobs,
-    *,
-    seed: int,
-    loops: int,
-    chunk: int,
-    on_chunk: Optional[Callable[[int], None]] = None,
-) -> dict[str, np.ndarray]:
-    """Run `loops` loops at each of the given grid points; returns {metric: (P, loops, G + 1)}.
-
-    `on_chunk(n)` is called after each chunk with the number of loop-generations it computed.
-    """
+    program: Program, point_ids: Sequence[int], knobs: Knobs, *, seed: int, loops: int, chunk: int
+) -> Iterator[Chunk]:
+    """Run `loops` loops at each of the given grid points, yielding one Chunk per compiled call."""
     if program.precision == "float64" and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
     fn = kernel(program)
-    points = len(point_ids)
-    per_call = min(loops_per_call(program, points, chunk), loops)
+    per_call = min(loops_per_call(program, len(point_ids), chunk), loops)
     point_keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(seed), jnp.asarray(point_ids, jnp.uint32))
-    out: dict[str, np.ndarray] = {}
-    pending = None
-    starts = list(range(0, loops, per_call))
-    # Dispatch the next chunk before copying the previous one back, so host and device overlap.
-    for i, start in enumerate(starts + [None]):
-        result = None
-        if start is not None:
-            ids = jnp.arange(start, start + per_call, dtype=jnp.uint32)
-            result = fn(point_keys, knobs, ids)
-        if pending is not None:
-            prev_start, prev = pending
-            valid = min(per_call, loops - prev_start)
-            for name, value in prev.items():
-                value = np.asarray(value)
-                if name not in out:
-                    out[name] = np.empty((points, loops, value.shape[-1]), value.dtype)
-                out[name][:, prev_start : prev_start + valid] = value[:, :valid]
-            if on_chunk is not None:
-                on_chunk(points * valid * program.generations)
-        pending = (start, result) if start is not None else None
-    return out
+
+    def launch(start: int):
+        return start, fn(point_keys, knobs, jnp.arange(start, start + per_call, dtype=jnp.uint32))
+
+    # Dispatch the next chunk before copying one back, so the host work overlaps the device's.
+    starts = range(0, loops, per_call)
+    pending = launch(starts[0])
+    for following in list(starts[1:]) + [None]:
+        current = pending
+        pending = launch(following) if following is not None else None
+        start, values = current
+        valid = min(per_call, loops - start)
+        yield Chunk(start, {name: np.asarray(v)[:, :valid] for name, v in values.items()})

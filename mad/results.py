@@ -21,23 +21,63 @@ from omegaconf import OmegaConf
 
 STATS = ("mean", "std", "sem", "q05", "q25", "q50", "q75", "q95")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+# Quantiles are taken over the first this many loops, so memory stays bounded for any number of
+# loops (the standard error of a 5% quantile from 65536 loops is under 0.1% of the spread).
+QUANTILE_LOOPS = 1 << 16
+
+
+class LoopStats:
+    """Statistics over loops of (..., loop, generation) values, fed chunk by chunk.
+
+    Mean and variance are exact over all loops (Chan et al.'s pairwise merge in float64). They are
+    kept relative to the running largest magnitude, so saturated divergences (up to the float64
+    maximum) neither overflow nor swamp the rest. Quantiles use the first QUANTILE_LOOPS loops.
+    """
+
+    def __init__(self, quantile_loops: int = QUANTILE_LOOPS):
+        self.quantile_loops = quantile_loops
+        self.count = 0
+        self.scale = self.mean = self.m2 = None  # m2 is the centred sum of squares / scale^2
+        self.head: list[np.ndarray] = []
+        self.head_count = 0
+
+    def update(self, values: np.ndarray) -> None:
+        x = np.asarray(values, np.float64)
+        n = x.shape[-2]
+        peak = np.max(np.abs(x), axis=-2)
+        scale = peak if self.scale is None else np.maximum(self.scale, peak)
+        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        y = x / scale[..., None, :]
+        mean_y = np.mean(y, axis=-2)
+        m2_y = np.sum((y - mean_y[..., None, :]) ** 2, axis=-2)
+        if self.count:
+            ratio = self.scale / scale
+            old_mean, old_m2 = self.mean / scale, self.m2 * ratio**2
+            total = self.count + n
+            delta = mean_y - old_mean
+            mean_y = old_mean + delta * (n / total)
+            m2_y = old_m2 + m2_y + delta**2 * (self.count * n / total)
+        self.count += n
+        self.scale, self.mean, self.m2 = scale, mean_y * scale, m2_y
+        if self.head_count < self.quantile_loops:
+            take = min(n, self.quantile_loops - self.head_count)
+            self.head.append(np.asarray(values)[..., :take, :])
+            self.head_count += take
+
+    def result(self) -> np.ndarray:
+        """(..., stat, generation), stats in the order of STATS."""
+        var = self.m2 / (self.count - 1) if self.count > 1 else np.zeros_like(self.m2)
+        std = np.sqrt(var) * self.scale
+        head = np.concatenate(self.head, axis=-2).astype(np.float64)
+        quantiles = np.quantile(head, QUANTILES, axis=-2)
+        return np.stack([self.mean, std, std / np.sqrt(self.count), *quantiles], axis=-2)
 
 
 def loop_stats(values: np.ndarray) -> np.ndarray:
-    """Statistics over the loop axis (-2) of (..., loop, generation) -> (..., stat, generation).
-
-    Moments are taken of values divided by their largest magnitude, so that saturated
-    divergences (up to the float64 maximum) neither overflow nor lose the others.
-    """
-    x = np.asarray(values, np.float64)
-    loops = x.shape[-2]
-    scale = np.max(np.abs(x), axis=-2, keepdims=True)
-    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
-    y = x / scale
-    mean = np.mean(y, axis=-2) * scale[..., 0, :]
-    std = (np.std(y, axis=-2, ddof=1) if loops > 1 else np.zeros_like(mean)) * scale[..., 0, :]
-    quantiles = np.quantile(x, QUANTILES, axis=-2)
-    return np.stack([mean, std, std / np.sqrt(loops), *quantiles], axis=-2)
+    """Statistics over the loop axis (-2) of (..., loop, generation) -> (..., stat, generation)."""
+    stats = LoopStats()
+    stats.update(values)
+    return stats.result()
 
 
 def config_yaml(config: Any) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import jax
+import numpy as np
 import xarray as xr
 
 from mad import grid as grids
@@ -40,21 +41,24 @@ def run(config: Config, *, resolve: Optional[grids.Resolver] = None, keep_loops:
     total = config.loops * config.generations * len(points)
     with sweep_progress(total, len(points), config.progress) as progress:
         for program, members in programs.items():
-            values = run_program(
-                program,
-                [p.index for p in members],
-                knobs_of([p.config for p in members], program.dtype),
-                seed=config.seed,
-                loops=config.loops,
-                chunk=config.chunk,
-                on_chunk=progress.chunk,
-            )
+            knobs = knobs_of([p.config for p in members], program.dtype)
+            accumulators: dict[str, results.LoopStats] = {}
+            kept: dict[str, list[np.ndarray]] = {}
+            for chunk in run_program(
+                program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=config.chunk
+            ):
+                for name, values in chunk.values.items():
+                    accumulators.setdefault(name, results.LoopStats()).update(values)
+                    if keep_loops:
+                        kept.setdefault(name, []).append(values)
+                progress.chunk(values.shape[0] * values.shape[1] * config.generations)
+            summaries = {name: acc.result() for name, acc in accumulators.items()}
+            everything = {name: np.concatenate(parts, axis=1) for name, parts in kept.items()}
             for i, point in enumerate(members):
-                per_point = {name: v[i] for name, v in values.items()}
-                stats[point.index] = {name: results.loop_stats(v) for name, v in per_point.items()}
+                stats[point.index] = {name: summary[i] for name, summary in summaries.items()}
                 predictions[point.index] = theory.predict(point.config)
                 if keep_loops:
-                    loop_values[point.index] = per_point
+                    loop_values[point.index] = {name: values[i] for name, values in everything.items()}
             progress.points_done(len(members))
 
     attrs = {

@@ -1,0 +1,56 @@
+"""Statistics over loops, fed in chunks, against numpy on the whole array; atomic writes."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mad.results import QUANTILES, LoopStats, read_netcdf, write_netcdf
+
+
+@pytest.mark.parametrize("chunks", [[50], [7, 13, 30], [1] * 50])
+def test_chunked_stats_equal_numpy(chunks):
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(size=(3, 50, 6)) * np.array([1.0, 1e-30, 1e30])[:, None, None]
+    stats = LoopStats()
+    start = 0
+    for size in chunks:
+        stats.update(x[:, start : start + size])
+        start += size
+    out = stats.result()
+    np.testing.assert_allclose(out[:, 0], x.mean(1), rtol=1e-12)
+    np.testing.assert_allclose(out[:, 1], x.std(1, ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(out[:, 2], x.std(1, ddof=1) / np.sqrt(50), rtol=1e-9)
+    np.testing.assert_allclose(out[:, 3:], np.moveaxis(np.quantile(x, QUANTILES, axis=1), 0, 1), rtol=1e-12)
+
+
+def test_stats_of_saturated_values_stay_finite():
+    big = np.finfo(np.float64).max
+    x = np.array([[[big], [big], [1.0]]])
+    out = LoopStats()
+    out.update(x[:, :2])
+    out.update(x[:, 2:])
+    res = out.result()
+    assert np.all(np.isfinite(res))
+    assert res[0, 0, 0] == pytest.approx(big * (2 / 3), rel=1e-12)
+
+
+def test_quantiles_use_the_first_loops_only():
+    stats = LoopStats(quantile_loops=4)
+    stats.update(np.arange(10.0)[None, :, None])
+    res = stats.result()
+    assert res[0, 0, 0] == pytest.approx(4.5)  # mean over all ten
+    assert res[0, 5, 0] == pytest.approx(1.5)  # median of 0, 1, 2, 3
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "results.nc"
+    write_netcdf(xr.Dataset({"a": ("x", [1.0, 2.0])}), path)
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(OSError):
+        write_netcdf(xr.Dataset({"a": ("x", [9.0])}), path)
+    assert read_netcdf(path).a.values.tolist() == [1.0, 2.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.nc"]  # no temporary left behind

@@ -8,7 +8,7 @@ standard error is the theory's; otherwise it is the sample's. Shapes stay small 
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import polygamma
@@ -31,12 +31,12 @@ def assert_mean_near(values: np.ndarray, expected: float, se: float | None = Non
     assert abs(values.mean() - expected) <= K * se + 1e-12 * abs(expected), (what, values.mean(), expected, se)
 
 
-def make_config(loop, covariance, estimator, backend, dim, n, lam, generations, precision="float64"):
+def make_config(loop, covariance, estimator, backend, dim, n, lam, generations, precision="float64", real_weight=None):
     n_real = n // 2 if loop in ("augment", "fresh") else 0
     return Config(
         data=DataConfig(dim=dim, scale=1.5),
         model=ModelConfig(covariance=covariance, estimator=estimator, backend=backend),
-        loop=LoopConfig(name=loop, n_syn=n, n_real=n_real, lam=lam),
+        loop=LoopConfig(name=loop, n_syn=n, n_real=n_real, lam=lam, real_weight=real_weight if n_real else None),
         generations=generations,
         loops=LOOPS,
         precision=precision,
@@ -44,7 +44,7 @@ def make_config(loop, covariance, estimator, backend, dim, n, lam, generations, 
     )
 
 
-@settings(max_examples=14)
+@settings(max_examples=8)
 @given(
     loop=st.sampled_from(["replace", "augment", "fresh", "accumulate", "accumulate_subsample"]),
     covariance=st.sampled_from(["full", "diag", "iso"]),
@@ -53,11 +53,19 @@ def make_config(loop, covariance, estimator, backend, dim, n, lam, generations, 
     dim=st.integers(1, 3),
     n=st.sampled_from([16, 40]),
     lam=st.sampled_from([1.0, 0.8]),
+    real_weight=st.sampled_from([None, 0.3]),
 )
-def test_first_moments_follow_the_recursion(loop, covariance, estimator, backend, dim, n, lam):
+# Every loop at least once, whatever hypothesis draws; the weighted estimator for both real-data loops.
+@example(loop="replace", covariance="full", estimator="mle", backend="samples", dim=2, n=16, lam=0.8, real_weight=None)
+@example(loop="augment", covariance="full", estimator="unbiased", backend="suffstats", dim=3, n=16, lam=1.0, real_weight=None)
+@example(loop="augment", covariance="diag", estimator="mle", backend="samples", dim=2, n=16, lam=0.8, real_weight=0.3)
+@example(loop="fresh", covariance="iso", estimator="unbiased", backend="suffstats", dim=3, n=40, lam=0.8, real_weight=0.3)
+@example(loop="accumulate", covariance="full", estimator="mle", backend="suffstats", dim=2, n=16, lam=0.8, real_weight=None)
+@example(loop="accumulate_subsample", covariance="full", estimator="unbiased", backend="samples", dim=2, n=16, lam=0.8, real_weight=None)
+def test_first_moments_follow_the_recursion(loop, covariance, estimator, backend, dim, n, lam, real_weight):
     """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 at every generation, every loop."""
     assume(not (loop == "accumulate_subsample" and backend == "suffstats"))
-    config = make_config(loop, covariance, estimator, backend, dim, n, lam, generations=8)
+    config = make_config(loop, covariance, estimator, backend, dim, n, lam, generations=8, real_weight=real_weight)
     ds = per_loop(config)
     pred = th.predict(config)
     for t in range(1, config.generations + 1):

@@ -4,8 +4,9 @@ A loop's whole trajectory is a `lax.scan` over generations; loops are a `vmap`, 
 that differ only in traced knobs (lam, real_weight) are an outer `vmap` in the same program.
 Loops run in chunks of bounded size. Every loop's key is
     fold_in(fold_in(key(seed), grid_point), loop_index)
-and each generation's key is fold_in(loop_key, generation), so a trajectory depends only on
-(seed, grid point, loop index): not on the chunk size, nor on which loops ran beside it.
+and each generation's key is fold_in(loop_key, generation), so a trajectory draws the same random
+numbers whatever the chunk size or the loops beside it; its values agree to rounding (XLA may
+vectorise different batch shapes differently).
 """
 
 from __future__ import annotations

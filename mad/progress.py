@@ -14,7 +14,7 @@ from rich.text import Text
 class RateColumn(ProgressColumn):
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.3g} loop-gen/s", style="progress.data.speed")
+        return Text("" if speed is None else f"{speed:,.0f} loop-gen/s", style="progress.data.speed")
 
 
 class SweepProgress:

@@ -19,7 +19,7 @@ from mad import grid as grids
 from mad import results, theory
 from mad.config import Config
 from mad.engine import Program, knobs_of, run_program
-from mad.metrics.gaussian import DOCS
+from mad.metrics import metric_docs
 from mad.progress import sweep_progress
 
 
@@ -71,7 +71,7 @@ def run(config: Config, *, resolve: Optional[grids.Resolver] = None, keep_loops:
         "seed": config.seed,
     }
     summary = results.summary_dataset(
-        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=DOCS
+        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=metric_docs(config)
     )
     loops = None
     if keep_loops:

@@ -21,8 +21,9 @@ def make_metrics(config: Config, family: Family) -> Callable:
     raise ValueError(f"no metrics for model.name {config.model.name!r}")
 
 
-def metric_names(config: Config) -> tuple[str, ...]:
-    return gaussian.METRICS
+def metric_docs(config: Config) -> dict[str, str]:
+    """One-line descriptions of the metrics of this config's family, for result attributes."""
+    return dict(gaussian.DOCS)
 
 
-__all__ = ["gaussian", "make_metrics", "metric_names"]
+__all__ = ["gaussian", "make_metrics", "metric_docs"]

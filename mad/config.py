@@ -20,6 +20,7 @@ ESTIMATORS = ("mle", "unbiased")
 BACKENDS = ("samples", "suffstats")
 LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
 PRECISIONS = ("float32", "float64")
+WANDB_MODES = ("offline", "online", "disabled")
 DATASETS = ("gaussian",)
 MODELS = ("gaussian",)
 
@@ -86,6 +87,22 @@ class SaveConfig:
 
 
 @dataclass(frozen=True)
+class WandbConfig:
+    """Weights & Biases: offline by default (no account, no network); WANDB_MODE overrides mode."""
+
+    mode: str = "offline"
+    project: str = "mad"
+    entity: Optional[str] = None
+    group: Optional[str] = None  # default: sweep-<run dir name>
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoggerConfig:
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """One experiment: a real distribution, a model family, a loop, and an optional grid.
 
@@ -97,6 +114,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     generations: int = 100
     loops: int = 1000
     seed: int = 0
@@ -104,6 +122,7 @@ class Config:
     chunk: int = 8192
     collapse_threshold: float = 1e-6
     progress: bool = True
+    resume: bool = False
     grid: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,6 +166,7 @@ def validate(config: Config) -> Config:
     _choice("model.backend", model.backend, BACKENDS)
     _choice("loop.name", loop.name, LOOPS)
     _choice("precision", config.precision, PRECISIONS)
+    _choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     _integer("generations", config.generations, 1)
     _integer("loops", config.loops, 1)
     _integer("seed", config.seed, 0)

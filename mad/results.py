@@ -159,3 +159,42 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         return ds.load()
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def fingerprint(config: Any, index: int, keep_loops: bool) -> str:
+    """What a saved grid point must match to be reused: its config, grid index and contents."""
+    import hashlib
+
+    # Settings that change neither the values nor what is kept do not invalidate a saved point.
+    plain = dataclasses.replace(config, progress=True, resume=False, chunk=0, logger=type(config.logger)())
+    text = f"{config_yaml(plain)}|{index}|{keep_loops}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def save_point(folder: Path, index: int, stamp: str, stats: Mapping[str, np.ndarray], loops: Mapping[str, np.ndarray] | None) -> None:
+    """Save one finished grid point atomically (a complete file or none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {f"stats/{k}": v for k, v in stats.items()}
+    arrays.update({f"loops/{k}": v for k, v in (loops or {}).items()})
+    tmp = folder / f".point-{index:06d}.npz.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, fingerprint=np.array(stamp), **arrays)
+    tmp.replace(folder / f"point-{index:06d}.npz")
+
+
+def load_point(folder: Path, index: int, stamp: str, need_loops: bool):
+    """(stats, loops) of a saved grid point whose fingerprint matches, else None."""
+    path = folder / f"point-{index:06d}.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        if str(data["fingerprint"]) != stamp:
+            return None
+        stats = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("stats/")}
+        loops = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("loops/")}
+    if need_loops and not loops:
+        return None
+    return stats, (loops or None)

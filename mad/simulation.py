@@ -7,8 +7,10 @@ loop chunks, and summarised into one Dataset.
 
 from __future__ import annotations
 
+import logging
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import jax
@@ -22,44 +24,60 @@ from mad.engine import Program, knobs_of, run_program
 from mad.metrics import metric_docs
 from mad.progress import sweep_progress
 
+log = logging.getLogger("mad.simulation")
+
 
 @dataclass
 class Result:
     summary: xr.Dataset
     loops: Optional[xr.Dataset] = None
+    points: tuple = ()  # the grid points (index, coords, config) behind the datasets
 
 
-def run(config: Config, *, resolve: Optional[grids.Resolver] = None, keep_loops: Optional[bool] = None) -> Result:
-    """Run every grid point of `config`; keep per-loop trajectories if asked (default: save.per_loop)."""
+def run(
+    config: Config,
+    *,
+    resolve: Optional[grids.Resolver] = None,
+    keep_loops: Optional[bool] = None,
+    checkpoint: Optional[Path] = None,
+) -> Result:
+    """Run every grid point of `config`; keep per-loop trajectories if asked (default: save.per_loop).
+
+    With a `checkpoint` folder every finished grid point is saved there; with `config.resume`
+    grid points already saved for the same config are loaded instead of recomputed.
+    """
     keep_loops = config.save.per_loop if keep_loops is None else keep_loops
     axes, points = grids.expand(config, resolve)
     programs: dict[Program, list[grids.GridPoint]] = {}
     for point in points:
         programs.setdefault(Program.of(point.config), []).append(point)
 
-    stats, loop_values, predictions = {}, {}, {}
+    stats, loop_values = {}, {}
+    stamps = {p.index: results.fingerprint(config, p.index, keep_loops) for p in points}
     total = config.loops * config.generations * len(points)
     with sweep_progress(total, len(points), config.progress) as progress:
         for program, members in programs.items():
-            knobs = knobs_of([p.config for p in members], program.dtype)
-            accumulators: dict[str, results.LoopStats] = {}
-            kept: dict[str, list[np.ndarray]] = {}
-            for chunk in run_program(
-                program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=config.chunk
-            ):
-                for name, values in chunk.values.items():
-                    accumulators.setdefault(name, results.LoopStats()).update(values)
+            saved = {}
+            if checkpoint is not None and config.resume:
+                saved = {p.index: results.load_point(checkpoint, p.index, stamps[p.index], keep_loops) for p in members}
+            if saved and all(v is not None for v in saved.values()):
+                for index, (point_stats, point_loops) in saved.items():
+                    stats[index] = point_stats
                     if keep_loops:
-                        kept.setdefault(name, []).append(values)
-                progress.chunk(values.shape[0] * values.shape[1] * config.generations)
-            summaries = {name: acc.result() for name, acc in accumulators.items()}
-            everything = {name: np.concatenate(parts, axis=1) for name, parts in kept.items()}
-            for i, point in enumerate(members):
-                stats[point.index] = {name: summary[i] for name, summary in summaries.items()}
-                predictions[point.index] = theory.predict(point.config)
+                        loop_values[index] = point_loops
+                progress.chunk(len(members) * config.loops * config.generations)
+                progress.points_done(len(members))
+                log.info("resumed %d grid point(s) from %s", len(members), checkpoint)
+                continue
+            computed = _run_points(program, members, config, keep_loops, progress)
+            for point, (point_stats, point_loops) in zip(members, computed):
+                stats[point.index] = point_stats
                 if keep_loops:
-                    loop_values[point.index] = {name: values[i] for name, values in everything.items()}
+                    loop_values[point.index] = point_loops
+                if checkpoint is not None:
+                    results.save_point(checkpoint, point.index, stamps[point.index], point_stats, point_loops)
             progress.points_done(len(members))
+    predictions = {p.index: theory.predict(p.config) for p in points}
 
     attrs = {
         "config": results.config_yaml(config),
@@ -76,7 +94,27 @@ def run(config: Config, *, resolve: Optional[grids.Resolver] = None, keep_loops:
     loops = None
     if keep_loops:
         loops = results.loops_dataset(axes, loop_values, loops=config.loops, generations=config.generations, attrs=attrs)
-    return Result(summary, loops)
+    return Result(summary, loops, tuple(points))
+
+
+def _run_points(program: Program, members, config: Config, keep_loops: bool, progress) -> list:
+    """Run one compiled program over its grid points: [(stats, loops or None)] per point."""
+    knobs = knobs_of([p.config for p in members], program.dtype)
+    accumulators: dict[str, results.LoopStats] = {}
+    kept: dict[str, list[np.ndarray]] = {}
+    chunks = run_program(program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=config.chunk)
+    for chunk in chunks:
+        for name, values in chunk.values.items():
+            accumulators.setdefault(name, results.LoopStats()).update(values)
+            if keep_loops:
+                kept.setdefault(name, []).append(values)
+        progress.chunk(values.shape[0] * values.shape[1] * config.generations)
+    summaries = {name: acc.result() for name, acc in accumulators.items()}
+    everything = {name: np.concatenate(parts, axis=1) for name, parts in kept.items()}
+    return [
+        ({n: s[i] for n, s in summaries.items()}, {n: v[i] for n, v in everything.items()} if keep_loops else None)
+        for i in range(len(members))
+    ]
 
 
 def simulate(config: Config, *, resolve: Optional[grids.Resolver] = None) -> xr.Dataset:

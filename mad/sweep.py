@@ -1,13 +1,16 @@
 """Command line: ``python -m mad.sweep [overrides] [+grid=NAME]``.
 
 Composes the Hydra config (conf/, shipped as mad.conf), converts it once to the typed
-`mad.config.Config`, validates every grid point, runs the sweep, and writes `results.nc`
-(and `loops.nc` with save.per_loop=true) into the Hydra run directory.
+`mad.config.Config`, validates every grid point, runs the sweep, and writes into the Hydra run
+directory: `results.nc` (and `loops.nc` with save.per_loop=true), `figures/*.png`, `report.html`
+and the W&B runs (offline by default, in `wandb/`). Finished grid points are kept in `.partial/`,
+so an interrupted sweep rerun with the same run dir and `resume=true` continues.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,12 +19,17 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from mad.config import GROUPS, Config, ConfigError, register_configs
+from mad.config import Config, ConfigError, register_configs
+from mad.report.figures import write_figures
+from mad.report.html import write_report
 from mad.results import write_netcdf
 from mad.simulation import run
+from mad.tracking import log_sweep, point_configs_of
 
 log = logging.getLogger("mad.sweep")
 register_configs()
+
+CHECKPOINTS = ".partial"  # finished grid points of this run dir, for resume=true
 
 
 def flatten_grid(node: Any, prefix: str = "") -> dict[str, list]:
@@ -53,19 +61,31 @@ def compose_option(group: str, name: str) -> Any:
     return getattr(to_config(cfg), group)
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @hydra.main(config_path="pkg://mad.conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" noise
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        result = run(to_config(cfg), resolve=compose_option)
+        config = to_config(cfg)
+        result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
     except ConfigError as err:
         log.error("invalid config: %s", err)
         sys.exit(2)
-    path = write_netcdf(result.summary, out / "results.nc")
-    log.info("results: %s", path)
+    except KeyboardInterrupt:
+        log.error("interrupted; finished grid points are saved in %s: rerun with hydra.run.dir=%s resume=true", out / CHECKPOINTS, out)
+        sys.exit(130)
+    log.info("results: %s", write_netcdf(result.summary, out / "results.nc"))
     if result.loops is not None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))
+    figures = write_figures(result.summary, out / "figures")
+    log.info("figures: %s (%d)", out / "figures", len(figures))
+    log.info("report: %s", write_report(result.summary, out, figures))
+    log_sweep(result.summary, out, config.logger.wandb, figures, point_configs_of(result.points))
 
 
 if __name__ == "__main__":

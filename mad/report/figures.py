@@ -1,0 +1,133 @@
+"""Figures from a results Dataset: every metric against generation, theory dashed beside it.
+
+Per metric, one curve per grid point: the median over loops with its q05-q95 band, and the
+closed-form expectation (dashed, same colour) where one exists. The y axis is logarithmic when
+the metric is positive and spans more than two decades. For every numeric grid axis, a second
+figure shows the final generation's mean (with +-2 sem) against that axis, theory beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+STAT_DIMS = ("stat", "generation")
+
+
+def metrics_of(ds: xr.Dataset) -> list[str]:
+    """Metric variables (those with a `stat` dimension), in file order."""
+    return [name for name, var in ds.data_vars.items() if "stat" in var.dims]
+
+
+def grid_axes(ds: xr.Dataset) -> list[str]:
+    var = ds[metrics_of(ds)[0]]
+    return [d for d in var.dims if d not in STAT_DIMS]
+
+
+def _points(ds: xr.Dataset) -> list[dict]:
+    """Every grid point as a selection dict ({} for a run without a grid)."""
+    axes = grid_axes(ds)
+    if not axes:
+        return [{}]
+    grids = np.meshgrid(*(ds[a].values for a in axes), indexing="ij")
+    return [{a: g.flat[i].item() for a, g in zip(axes, grids)} for i in range(grids[0].size)]
+
+
+def _label(point: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()) or "all loops"
+
+
+def _wants_log(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.any(finite <= 0):
+        return False
+    return finite.max() / finite.min() > 100.0
+
+
+def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
+    points = _points(ds)
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(points)))
+    theory = f"{metric}_theory"
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    generation = ds.generation.values
+    shown = []
+    for point, colour in zip(points, colours):
+        var = ds[metric].sel(point)
+        if metric == "collapsed":  # a fraction: the mean is the statistic that matters
+            centre, low, high = (var.sel(stat=s).values for s in ("mean", "mean", "mean"))
+        else:
+            centre, low, high = (var.sel(stat=s).values for s in ("q50", "q05", "q95"))
+        ax.plot(generation, centre, color=colour, lw=1.6, label=_label(point))
+        if metric != "collapsed":
+            ax.fill_between(generation, low, high, color=colour, alpha=0.18, lw=0)
+        shown.append(np.concatenate([centre[1:], low[1:], high[1:]]))
+        if theory in ds and np.isfinite(ds[theory].sel(point).values).any():
+            ax.plot(generation, ds[theory].sel(point).values, color=colour, lw=1.2, ls="--")
+            shown.append(ds[theory].sel(point).values[1:])
+    if metric != "collapsed" and _wants_log(np.concatenate(shown)):
+        ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel(metric)
+    what = "fraction of loops" if metric == "collapsed" else "median and q05-q95 over loops"
+    ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}; dashed: closed-form expectation", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2 if len(points) > 6 else 1, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
+    """Final-generation mean +- 2 sem against a numeric grid axis (other axes as separate lines)."""
+    others = [a for a in grid_axes(ds) if a != axis]
+    rest = _points(ds.isel({axis: 0}, drop=True)) if others else [{}]
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(rest)))
+    final = ds.isel(generation=-1)
+    x = ds[axis].values.astype(float)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
+    theory = f"{metric}_theory"
+    for point, colour in zip(rest, colours):
+        var = final[metric].sel(point)
+        mean, sem = var.sel(stat="mean").values, var.sel(stat="sem").values
+        ax.errorbar(x, mean, yerr=2 * sem, color=colour, marker="o", ms=4, capsize=3, label=_label(point) if point else "simulation")
+        if theory in ds and np.isfinite(final[theory].sel(point).values).any():
+            ax.plot(x, final[theory].sel(point).values, color=colour, ls="--", marker="x", label="closed-form expectation")
+    if _wants_log(final[metric].sel(stat="mean").values):
+        ax.set_yscale("log")
+    ax.set_xlabel(axis)
+    ax.set_ylabel(f"{metric} at generation {int(ds.generation.values[-1])}")
+    ax.set_title(f"{metric} after the last generation: mean +- 2 sem; dashed: closed form", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def write_figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
+    """Write every figure as PNG into `folder`; returns the paths in display order."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    def save(fig: plt.Figure, name: str) -> None:
+        path = folder / f"{name}.png"
+        tmp = folder / f".{name}.png.tmp"
+        fig.savefig(tmp, format="png")
+        plt.close(fig)
+        tmp.replace(path)
+        paths.append(path)
+
+    for metric in metrics_of(ds):
+        save(metric_figure(ds, metric), metric)
+    numeric = [a for a in grid_axes(ds) if np.issubdtype(ds[a].dtype, np.number) and ds.sizes[a] > 1]
+    for axis in numeric:
+        for metric in metrics_of(ds):
+            if metric != "collapsed":
+                save(final_figure(ds, metric, axis), f"final_{metric}_vs_{axis}")
+    return paths

@@ -1,0 +1,108 @@
+"""Weights & Biases logging of a finished sweep: one W&B run per grid point, grouped by the sweep.
+
+Each run holds the grid point's resolved config, a `generation` step metric and per metric the
+series `<metric>/mean`, `/q05`, `/q50`, `/q95` and, where a closed form exists, `/theory`; the final
+generation as summary scalars; and the sweep's figures as images. Offline by default: the files
+land in RUN_DIR/wandb and `wandb sync RUN_DIR/wandb/offline-run-*` publishes them. The
+environment variable WANDB_MODE, when set, takes precedence over `logger.wandb.mode` (wandb's
+own convention; the tests set it to disabled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import xarray as xr
+
+from mad.config import WandbConfig
+from mad.report.figures import grid_axes, metrics_of
+
+log = logging.getLogger("mad.tracking")
+BANDS = ("mean", "q05", "q50", "q95")
+
+
+def effective_mode(cfg: WandbConfig) -> str:
+    return os.environ.get("WANDB_MODE", cfg.mode)
+
+
+def _points(ds: xr.Dataset) -> list[dict]:
+    axes = grid_axes(ds)
+    if not axes:
+        return [{}]
+    stacked = ds.stack(point=axes)
+    return [{a: stacked[a].values[i].item() for a in axes} for i in range(stacked.sizes["point"])]
+
+
+def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
+    """Per generation, the logged values of one grid point."""
+    here = ds.sel(point)
+    rows = []
+    for g in range(ds.sizes["generation"]):
+        row = {"generation": int(ds.generation.values[g])}
+        for metric in metrics_of(ds):
+            for band in BANDS:
+                row[f"{metric}/{band}"] = float(here[metric].sel(stat=band).values[g])
+            theory = f"{metric}_theory"
+            if theory in ds and np.isfinite(here[theory].values[g]):
+                row[f"{metric}/theory"] = float(here[theory].values[g])
+        rows.append(row)
+    return rows
+
+
+def log_sweep(
+    ds: xr.Dataset,
+    run_dir: Path,
+    cfg: WandbConfig,
+    figures: Sequence[Path],
+    point_configs: Optional[dict] = None,
+) -> Optional[Path]:
+    """Log every grid point of a finished sweep; returns the W&B directory (None when disabled)."""
+    mode = effective_mode(cfg)
+    if mode == "disabled":
+        return None
+    import wandb
+
+    group = cfg.group or f"sweep-{run_dir.name}"
+    base_config = ds.attrs.get("config", "")
+    for point in _points(ds):
+        label = ", ".join(f"{k}={v}" for k, v in point.items()) or "all"
+        config = {"sweep_config": base_config, "grid_point": point}
+        if point_configs is not None:
+            config["point"] = point_configs.get(tuple(point.items()))
+        run = wandb.init(
+            mode=mode,
+            project=cfg.project,
+            entity=cfg.entity,
+            group=group,
+            job_type="grid_point",
+            name=label,
+            tags=list(cfg.tags),
+            dir=str(run_dir),
+            config=config,
+            reinit="finish_previous",
+            settings=wandb.Settings(silent=True, console="off"),
+        )
+        run.define_metric("generation")
+        run.define_metric("*", step_metric="generation")
+        history = point_history(ds, point)
+        for row in history:
+            run.log(row)
+        for key, value in history[-1].items():
+            run.summary[f"final/{key}"] = value
+        run.log({f"figures/{p.stem}": wandb.Image(str(p)) for p in figures})
+        run.finish()
+    folder = run_dir / "wandb"
+    log.info("W&B %s runs (%d, group %s): %s", mode, len(_points(ds)), group, folder)
+    if mode == "offline":
+        log.info("publish them with: wandb sync %s/offline-run-*", folder)
+    return folder
+
+
+def point_configs_of(points) -> dict:
+    """{(coords...): resolved config dict} for attaching each grid point's own config."""
+    return {tuple(p.coords.items()): dataclasses.asdict(p.config) for p in points}

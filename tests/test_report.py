@@ -1,0 +1,83 @@
+"""Figures, the static report (rendered in headless Chromium) and the W&B offline files."""
+
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+
+import mad
+from mad.config import Config, WandbConfig
+from mad.report import build
+from mad.report.figures import write_figures
+from mad.results import write_netcdf
+from mad.tracking import log_sweep
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    ds = mad.simulate(Config(loops=64, generations=6, progress=False, grid={"loop.lam": [1.0, 0.7], "loop.n_syn": [10, 30]}))
+    write_netcdf(ds, folder / "results.nc")
+    return folder
+
+
+def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
+    from mad.results import read_netcdf
+
+    ds = read_netcdf(run_dir / "results.nc")
+    names = sorted(p.stem for p in write_figures(ds, tmp_path))
+    metrics = ["collapsed", "kl_fwd", "kl_rev", "logdet_ratio", "mean_sq_drift", "trace_ratio", "w2_sq"]
+    finals = [f"final_{m}_vs_{a}" for m in metrics if m != "collapsed" for a in ("lam", "n_syn")]
+    assert names == sorted(metrics + finals)
+    assert all((tmp_path / f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
+
+
+def test_report_renders_in_chromium_with_every_image(run_dir):
+    subprocess.run(["python", "-m", "mad.report", str(run_dir)], check=True, capture_output=True)
+    page = (run_dir / "report.html").read_text()
+    assert page.count("<img ") == len(list((run_dir / "figures").glob("*.png"))) > 0
+    assert "closed form" in page and "lam=0.7" in page
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "the Debian package chromium is needed (.ci/run installs it)"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [chromium, *flags, f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+             (run_dir / "report.html").resolve().as_uri()],  # fmt: skip
+            check=True, capture_output=True, text=True, timeout=120,
+        ).stdout
+    images = page.count("<img ")
+    assert f'data-images-loaded="{images}"' in dom and 'data-images-broken="0"' in dom
+
+
+def test_report_command_rejects_a_folder_without_results(tmp_path):
+    proc = subprocess.run(["python", "-m", "mad.report", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "results.nc" in proc.stderr
+
+
+def test_wandb_offline_writes_one_run_per_grid_point(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    from mad.results import read_netcdf
+
+    ds = read_netcdf(run_dir / "results.nc")
+    figures = write_figures(ds, tmp_path / "figures")
+    folder = log_sweep(ds, tmp_path, WandbConfig(mode="disabled", group="test"), figures)  # env wins: offline
+    runs = sorted(folder.glob("offline-run-*"))
+    assert len(runs) == 4
+    for run in runs:
+        (record,) = run.glob("run-*.wandb")
+        data = record.read_bytes()
+        for key in (b"generation", b"trace_ratio/theory", b"trace_ratio/q05", b"final/kl_rev/mean", b"sweep_config"):
+            assert key in data, key
+        assert len(list((run / "files" / "media" / "images").rglob("*.png"))) == len(figures)
+
+
+def test_wandb_disabled_writes_nothing(run_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    from mad.results import read_netcdf
+
+    assert log_sweep(read_netcdf(run_dir / "results.nc"), tmp_path, WandbConfig(mode="disabled"), []) is None
+    assert not (tmp_path / "wandb").exists()

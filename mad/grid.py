@@ -1,8 +1,13 @@
 """Grids: crossing config axes into grid points, each a complete, validated Config.
 
-An axis is a dotted key (``loop.lam``) with its values, or a config group (``loop``) with a list of
-its options (names, resolved from conf/, or config objects). Points are numbered in C order over
-the axes as given; a point's number is part of its loops' random keys.
+An axis is
+- a dotted key with its values:               {"loop.lam": [1.0, 0.5]}
+- a config group with a list of its options:  {"loop": ["replace", "fresh"]} (names are resolved
+  from conf/, or config objects are used as they are)
+- a linked axis, whose values set several keys together:
+      {"real_fraction": {"values": [0.0, 0.5], "loop.n_real": [0, 50], "loop.n_syn": [100, 50]}}
+Points are numbered in C order over the axes as given; a point's number is part of its loops'
+random keys.
 """
 
 from __future__ import annotations
@@ -26,16 +31,34 @@ Resolver = Callable[[str, str], Any]
 
 @dataclass(frozen=True)
 class Axis:
-    path: str
+    path: str  # a dotted key, a group name, or a linked axis's name
     values: tuple
+    links: tuple[tuple[str, tuple], ...] = ()  # linked axis: (dotted key, its values) pairs
 
     @property
     def name(self) -> str:
-        return axis_name(self.path)
+        return self.path if self.links else axis_name(self.path)
 
     @property
     def coords(self) -> list:
         return [option_name(v) for v in self.values]
+
+    def settings(self, i: int) -> list[tuple[str, Any]]:
+        """The (dotted key, value) pairs the i-th value of this axis sets."""
+        if self.links:
+            return [(path, values[i]) for path, values in self.links]
+        return [(self.path, self.values[i])]
+
+
+def _linked_axis(name: str, spec: dict) -> Axis:
+    if "values" not in spec or len(spec) < 2:
+        raise ConfigError(f"linked grid axis {name!r} needs 'values' and at least one dotted key with a list of values")
+    values = tuple(spec["values"])
+    links = tuple((path, tuple(v)) for path, v in spec.items() if path != "values")
+    for path, v in links:
+        if len(v) != len(values):
+            raise ConfigError(f"linked grid axis {name!r}: {path} has {len(v)} values, 'values' has {len(values)}")
+    return Axis(name, values, links)
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,13 @@ def axes_of(config: Config) -> list[Axis]:
         head = path.split(".")[0]
         if head in FIXED_KEYS:
             raise ConfigError(f"grid axis {path!r} is not allowed: the grid cannot vary {', '.join(FIXED_KEYS)}")
+        if isinstance(values, dict):
+            axis = _linked_axis(path, values)
+            for linked, _ in axis.links:
+                if linked.split(".")[0] in FIXED_KEYS:
+                    raise ConfigError(f"grid axis {path!r} may not set {linked!r}")
+            out.append(axis)
+            continue
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
             raise ConfigError(f"grid axis {path!r} must list its values, got {values!r}")
         values = tuple(values)
@@ -89,15 +119,16 @@ def expand(config: Config, resolve: Optional[Resolver] = None) -> tuple[list[Axi
     axes = axes_of(config)
     base = dataclasses.replace(config, grid={})
     points = []
-    for index, combo in enumerate(itertools.product(*(a.values for a in axes))):
+    for index, combo in enumerate(itertools.product(*(range(len(a.values)) for a in axes))):
         point = base
         coords = {}
         # Group axes first, so that other axes refine the chosen option.
-        for axis, value in sorted(zip(axes, combo), key=lambda av: av[0].path not in GROUPS):
-            if axis.path in GROUPS and isinstance(value, str):
-                value = resolve(axis.path, value)
-            point = replace_path(point, axis.path, value)
-            coords[axis.name] = option_name(value)
+        for axis, i in sorted(zip(axes, combo), key=lambda ai: ai[0].path not in GROUPS or bool(ai[0].links)):
+            for path, value in axis.settings(i):
+                if path in GROUPS and isinstance(value, str):
+                    value = resolve(path, value)
+                point = replace_path(point, path, value)
+            coords[axis.name] = axis.coords[i]
         coords = {a.name: coords[a.name] for a in axes}
         try:
             validate(point)

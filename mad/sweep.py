@@ -32,10 +32,13 @@ register_configs()
 CHECKPOINTS = ".partial"  # finished grid points of this run dir, for resume=true
 
 
-def flatten_grid(node: Any, prefix: str = "") -> dict[str, list]:
-    """Nested grid config -> {dotted key: values}; a list at a group name chooses group options."""
+def flatten_grid(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested grid config -> {dotted key: values}; a list at a group name chooses group options,
+    a mapping with `values` is a linked axis (kept whole)."""
     if isinstance(node, (list, tuple, ListConfig)):
         return {prefix: list(node)}
+    if isinstance(node, dict) and "values" in node:
+        return {prefix: node}
     if not isinstance(node, (dict, DictConfig)):
         raise ConfigError(f"grid.{prefix}={node!r}: a grid axis must be a list of values")
     out: dict[str, list] = {}

@@ -100,7 +100,49 @@ def log_sweep(
     log.info("W&B %s runs (%d, group %s): %s", mode, len(_points(ds)), group, folder)
     if mode == "offline":
         log.info("publish them with: wandb sync %s/offline-run-*", folder)
+    if mode == "online":
+        report = build_report(ds, cfg, group)
+        report.save()
+        log.info("W&B report: %s", report.url)
     return folder
+
+
+def build_report(ds: xr.Dataset, cfg: WandbConfig, group: str):
+    """A W&B Report for a sweep (wandb-workspaces): per metric, a line plot of its median and
+    closed form against generation, lines grouped by the first grid axis."""
+    import wandb_workspaces.reports.v2 as wr
+
+    axes = grid_axes(ds)
+    runset = wr.Runset(
+        entity=cfg.entity or "",
+        project=cfg.project,
+        name=group,
+        filters=f"Metric('Group') == '{group}'",
+        groupby=[f"grid_point.{a}" for a in axes[:1]],
+    )
+    panels = []
+    for metric in metrics_of(ds):
+        series = [f"{metric}/q50", f"{metric}/mean"] + ([f"{metric}/theory"] if f"{metric}_theory" in ds else [])
+        panels.append(
+            wr.LinePlot(
+                title=f"{metric}: median, mean and closed form",
+                x="generation",
+                y=series,
+                groupby=wr.Config(f"grid_point.{axes[0]}") if axes else None,
+                log_y=metric in ("trace_ratio", "kl_fwd") or None,
+            )
+        )
+    return wr.Report(
+        project=cfg.project,
+        entity=cfg.entity or "",
+        title=f"mad sweep {group}",
+        description=f"{ds.attrs.get('loops', '?')} loops per grid point; axes: {', '.join(axes) or 'none'}",
+        blocks=[
+            wr.H1(text=f"mad sweep {group}"),
+            wr.P(text="Median and mean over loops per grid point; the closed form is the /theory series."),
+            wr.PanelGrid(runsets=[runset], panels=panels),
+        ],
+    )
 
 
 def point_configs_of(points) -> dict:

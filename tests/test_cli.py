@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def sweep(*overrides, run_dir=None):
-    args = [sys.executable, "-m", "mad.sweep", "progress=false", *overrides]
+    flags = [o for o in overrides if o.startswith("-")]  # Hydra's own flags come before overrides
+    args = [sys.executable, "-m", "mad.sweep", *flags, "progress=false", *(o for o in overrides if o not in flags)]
     if run_dir is not None:
         args.append(f"hydra.run.dir={run_dir}")
     env = {**os.environ, "WANDB_MODE": "disabled"}
@@ -78,3 +79,10 @@ def test_grid_over_loops_keeps_other_overrides(tmp_path):
     assert list(ds.loop.values) == ["replace", "augment", "fresh", "accumulate", "accumulate_subsample"]
     # generation 2 of the replace loop: E tr = (99/100)^2 * 0.9 with lam = 0.9 applied to each option
     assert float(ds.trace_ratio_theory.sel(loop="replace", generation=2)) == pytest.approx(0.99**2 * 0.9)
+
+
+def test_multirun_with_the_joblib_launcher(tmp_path):
+    proc = sweep("-m", "hydra/launcher=joblib", "loop.lam=1.0,0.5", "loops=8", "generations=2", f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    lams = sorted(float(read_netcdf(tmp_path / job / "results.nc").attrs["config"].split("lam: ")[1].split()[0]) for job in ("0", "1"))
+    assert lams == [0.5, 1.0]

@@ -81,3 +81,18 @@ def test_wandb_disabled_writes_nothing(run_dir, tmp_path, monkeypatch):
 
     assert log_sweep(read_netcdf(run_dir / "results.nc"), tmp_path, WandbConfig(mode="disabled"), []) is None
     assert not (tmp_path / "wandb").exists()
+
+
+def test_online_report_layout(run_dir):
+    # Building the W&B Report needs no network (saving it does): one line plot per metric,
+    # with the closed form where there is one, grouped by the first grid axis, for this sweep only.
+    from mad.results import read_netcdf
+    from mad.tracking import build_report
+
+    ds = read_netcdf(run_dir / "results.nc")
+    report = build_report(ds, WandbConfig(mode="online", project="p", entity="e"), "sweep-x")
+    (grid,) = [b for b in report.blocks if type(b).__name__ == "PanelGrid"]
+    assert [p.title.split(":")[0] for p in grid.panels] == [m for m in ds.data_vars if "stat" in ds[m].dims]
+    trace = grid.panels[[p.title.split(":")[0] for p in grid.panels].index("trace_ratio")]
+    assert list(trace.y) == ["trace_ratio/q50", "trace_ratio/mean", "trace_ratio/theory"] and trace.x == "generation"
+    assert grid.runsets[0].filters == "Metric('Group') == 'sweep-x'"

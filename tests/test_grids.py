@@ -1,0 +1,64 @@
+"""Every shipped grid composes with Hydra and expands into valid grid points; linked axes."""
+
+import hydra
+import pytest
+
+from mad.config import Config, ConfigError, LoopConfig, register_configs
+from mad.grid import expand, options
+from mad.sweep import to_config
+
+register_configs()
+EXPECTED = {
+    "lambda": ({"lam": 7}, "replace"),
+    "n": ({"n_syn": 5}, "replace"),
+    "loop": ({"loop": 5}, "replace"),
+    "real_fraction": ({"real_fraction": 5}, "fresh"),
+    "real_weight": ({"real_weight": 8}, "fresh"),
+    "dim": ({"dim": 5}, "replace"),
+    "estimator": ({"estimator": 2}, "replace"),
+    "backend": ({"backend": 2}, "replace"),
+}
+
+
+def compose(*overrides):
+    with hydra.initialize_config_module("mad.conf", version_base="1.3"):
+        return to_config(hydra.compose("config", overrides=list(overrides)))
+
+
+def test_every_shipped_grid_is_tested():
+    assert sorted(options("grid")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shipped_grid_expands(name):
+    sizes, loop = EXPECTED[name]
+    config = compose(f"+grid={name}")
+    axes, points = expand(config)
+    assert {a.name: len(a.values) for a in axes} == sizes
+    assert config.loop.name == loop
+
+
+def test_real_fraction_keeps_the_total_fixed():
+    axes, points = expand(compose("+grid=real_fraction"))
+    for point in points:
+        loop = point.config.loop
+        assert loop.n_real + loop.n_syn == 100
+        assert loop.n_real / 100 == pytest.approx(point.coords["real_fraction"])
+
+
+def test_two_axis_grid_from_the_command_line():
+    axes, points = expand(compose("+grid=lambda", "+grid.loop.n_syn=[10,100]"))
+    assert [a.name for a in axes] == ["lam", "n_syn"] and len(points) == 14
+
+
+@pytest.mark.parametrize(
+    "grid,match",
+    [
+        ({"f": {"loop.n_real": [1, 2]}}, "needs 'values'"),
+        ({"f": {"values": [0.1, 0.2], "loop.n_real": [1]}}, "loop.n_real has 1 values, 'values' has 2"),
+        ({"f": {"values": [1], "loops": [5]}}, "may not set 'loops'"),
+    ],
+)
+def test_linked_axis_errors(grid, match):
+    with pytest.raises(ConfigError, match=match):
+        expand(Config(loop=LoopConfig(name="fresh"), grid=grid))

@@ -86,3 +86,28 @@ def test_multirun_with_the_joblib_launcher(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lams = sorted(float(read_netcdf(tmp_path / job / "results.nc").attrs["config"].split("lam: ")[1].split()[0]) for job in ("0", "1"))
     assert lams == [0.5, 1.0]
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL a real sweep once its first grid point is saved; resume; compare with a clean run."""
+    import signal
+    import time
+
+    args = ["+grid=n", "grid.loop.n_syn=[10,20,30]", "loops=16", "generations=3"]
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    cmd = [sys.executable, "-m", "mad.sweep", "progress=false", *args, f"hydra.run.dir={killed}"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "WANDB_MODE": "disabled"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = killed / ".partial" / "point-000000.npz"
+    deadline = time.monotonic() + 240
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert first.exists() and not (killed / "results.nc").exists()
+    resumed = sweep(*args, "resume=true", run_dir=killed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed 1 grid point(s)" in resumed.stdout + resumed.stderr
+    assert sweep(*args, run_dir=clean).returncode == 0
+    a, b = read_netcdf(killed / "results.nc"), read_netcdf(clean / "results.nc")
+    for name in b.data_vars:
+        assert a[name].equals(b[name]), name

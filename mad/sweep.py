@@ -9,6 +9,7 @@ so an interrupted sweep rerun with the same run dir and `resume=true` continues.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from mad.config import Config, ConfigError, register_configs
@@ -88,7 +90,18 @@ def main(cfg: DictConfig) -> None:
     figures = write_figures(result.summary, out / "figures")
     log.info("figures: %s (%d)", out / "figures", len(figures))
     log.info("report: %s", write_report(result.summary, out, figures))
-    log_sweep(result.summary, out, config.logger.wandb, figures, point_configs_of(result.points))
+    log_sweep(result.summary, out, _wandb_settings(config), figures, point_configs_of(result.points))
+
+
+def _wandb_settings(config: Config):
+    """The W&B group defaults to the run dir's name, or the sweep dir's in a multirun (one group
+    for all its jobs)."""
+    wandb = config.logger.wandb
+    if wandb.group is not None:
+        return wandb
+    hc = HydraConfig.get()
+    folder = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else Path(hc.runtime.output_dir)
+    return dataclasses.replace(wandb, group=f"sweep-{folder.name}")
 
 
 if __name__ == "__main__":

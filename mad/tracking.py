@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from mad.config import WandbConfig
-from mad.report.figures import grid_axes, metrics_of
+from mad.report.figures import grid_axes, grid_points, metrics_of
 
 log = logging.getLogger("mad.tracking")
 BANDS = ("mean", "q05", "q50", "q95")
@@ -28,14 +28,6 @@ BANDS = ("mean", "q05", "q50", "q95")
 
 def effective_mode(cfg: WandbConfig) -> str:
     return os.environ.get("WANDB_MODE", cfg.mode)
-
-
-def _points(ds: xr.Dataset) -> list[dict]:
-    axes = grid_axes(ds)
-    if not axes:
-        return [{}]
-    stacked = ds.stack(point=axes)
-    return [{a: stacked[a].values[i].item() for a in axes} for i in range(stacked.sizes["point"])]
 
 
 def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
@@ -69,7 +61,7 @@ def log_sweep(
 
     group = cfg.group or f"sweep-{run_dir.name}"
     base_config = ds.attrs.get("config", "")
-    for point in _points(ds):
+    for point in grid_points(ds):
         label = ", ".join(f"{k}={v}" for k, v in point.items()) or "all"
         config = {"sweep_config": base_config, "grid_point": point}
         if point_configs is not None:
@@ -97,7 +89,7 @@ def log_sweep(
         run.log({f"figures/{p.stem}": wandb.Image(str(p)) for p in figures})
         run.finish()
     folder = run_dir / "wandb"
-    log.info("W&B %s runs (%d, group %s): %s", mode, len(_points(ds)), group, folder)
+    log.info("W&B %s runs (%d, group %s): %s", mode, len(grid_points(ds)), group, folder)
     if mode == "offline":
         log.info("publish them with: wandb sync %s/offline-run-*", folder)
     if mode == "online":

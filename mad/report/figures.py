@@ -31,7 +31,7 @@ def grid_axes(ds: xr.Dataset) -> list[str]:
     return [d for d in var.dims if d not in STAT_DIMS]
 
 
-def _points(ds: xr.Dataset) -> list[dict]:
+def grid_points(ds: xr.Dataset) -> list[dict]:
     """Every grid point as a selection dict ({} for a run without a grid)."""
     axes = grid_axes(ds)
     if not axes:
@@ -52,7 +52,7 @@ def _wants_log(values: np.ndarray) -> bool:
 
 
 def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
-    points = _points(ds)
+    points = grid_points(ds)
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(points)))
     theory = f"{metric}_theory"
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
@@ -86,7 +86,7 @@ def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
 def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
     """Final-generation mean +- 2 sem against a numeric grid axis (other axes as separate lines)."""
     others = [a for a in grid_axes(ds) if a != axis]
-    rest = _points(ds.isel({axis: 0}, drop=True)) if others else [{}]
+    rest = grid_points(ds.isel({axis: 0}, drop=True)) if others else [{}]
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(rest)))
     final = ds.isel(generation=-1)
     x = ds[axis].values.astype(float)

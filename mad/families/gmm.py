@@ -1,0 +1,172 @@
+"""Gaussian mixture family: batched EM with a fixed number of iterations and a convergence mask.
+
+Parameters are log-weights, means and Cholesky factors of the component covariances. EM follows
+scikit-learn's GaussianMixture step for step (so that it can serve as an oracle): the E-step gives
+responsibilities and the mean log-likelihood, the M-step the weighted moments plus `reg` on the
+diagonal, and iteration stops once the mean log-likelihood changes by less than `tol`. Here
+"stops" means later iterations leave the parameters unchanged: the loop always runs `iters`
+times, so vmapped lanes stay in step.
+
+Data are weighted points (w_i >= 0, summing to one); zero weights mask empty rows of a buffer.
+A component whose responsibility mass vanishes is *frozen*: it keeps its mean and covariance and
+gets weight ~0, so nothing divides by zero; a fresh k-means++ initialisation (the default,
+warm_start=false) re-seeds it in the next generation.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
+from jax.scipy.special import logsumexp
+from jaxtyping import Array, Float
+
+# Mass below which a component counts as empty (relative to a total weight of one).
+EMPTY = 1e-8
+
+
+class GmmParams(NamedTuple):
+    log_weights: Float[Array, " k"]
+    means: Float[Array, "k d"]
+    chols: Float[Array, "k d d"]  # lower Cholesky factors of the covariances
+
+
+class Points(NamedTuple):
+    """A weighted sample: rows of x with weights w (summing to one; zero rows are masked out)."""
+
+    x: Float[Array, "n d"]
+    w: Float[Array, " n"]
+
+
+def points(x: Float[Array, "n d"]) -> Points:
+    n = x.shape[0]
+    return Points(x, jnp.full(n, 1.0 / n, x.dtype))
+
+
+def component_log_prob(params: GmmParams, x: Float[Array, "n d"]) -> Float[Array, "n k"]:
+    """log N(x_i; mean_k, Sigma_k) for every point and component."""
+    dim = x.shape[-1]
+
+    def one(mean, chol):
+        z = solve_triangular(chol, (x - mean[None, :]).T, lower=True)  # (d, n)
+        log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
+        return -0.5 * jnp.sum(z**2, axis=0) - log_det - 0.5 * dim * jnp.log(2 * jnp.pi)
+
+    return jax.vmap(one, out_axes=1)(params.means, params.chols)
+
+
+def log_prob(params: GmmParams, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+    """log density of the mixture at each row of x."""
+    return logsumexp(component_log_prob(params, x) + params.log_weights[None, :], axis=1)
+
+
+def m_step(x, w, resp, *, reg: float, covariance: str, previous: GmmParams) -> GmmParams:
+    """Weighted moments of each component plus `reg` on the diagonal (scikit-learn's M-step)."""
+    dim = x.shape[1]
+    weighted = resp * w[:, None]  # (n, k)
+    nk = jnp.sum(weighted, axis=0) + 10 * jnp.finfo(x.dtype).eps * jnp.sum(w) / w.shape[0]
+    means = (weighted.T @ x) / nk[:, None]
+    if covariance == "full":
+        diff = x[None, :, :] - means[:, None, :]  # (k, n, d)
+        covs = jnp.einsum("nk,kni,knj->kij", weighted, diff, diff) / nk[:, None, None]
+    else:
+        second = (weighted.T @ (x * x)) / nk[:, None]
+        covs = jax.vmap(jnp.diag)(second - means**2)
+    covs = covs + reg * jnp.eye(dim, dtype=x.dtype)[None]
+    chols = jnp.linalg.cholesky(covs)
+    alive = nk > EMPTY * jnp.sum(w)
+    means = jnp.where(alive[:, None], means, previous.means)
+    chols = jnp.where(alive[:, None, None], chols, previous.chols)
+    log_weights = jnp.log(nk) - jnp.log(jnp.sum(nk))
+    return GmmParams(log_weights, means, chols)
+
+
+class EmResult(NamedTuple):
+    params: GmmParams
+    log_likelihood: Float[Array, ""]  # mean log-likelihood at the last E-step that ran
+    iterations: jax.Array  # EM iterations that changed the parameters
+    converged: jax.Array
+
+
+def em(data: Points, init: GmmParams, *, iters: int, tol: float, reg: float, covariance: str) -> EmResult:
+    """`iters` EM iterations from `init`, frozen after convergence (|change of mean log-lik| < tol)."""
+
+    def body(state, _):
+        params, lower, done, count = state
+        log_joint = component_log_prob(params, data.x) + params.log_weights[None, :]
+        log_norm = logsumexp(log_joint, axis=1)
+        new_lower = jnp.sum(data.w * log_norm) / jnp.sum(data.w)
+        resp = jnp.exp(log_joint - log_norm[:, None])
+        updated = m_step(data.x, data.w, resp, reg=reg, covariance=covariance, previous=params)
+        params = jax.tree.map(lambda new, old: jnp.where(done, old, new), updated, params)
+        count = count + (~done).astype(count.dtype)
+        lower_out = jnp.where(done, lower, new_lower)
+        done = done | (jnp.abs(new_lower - lower) < tol)
+        return (params, lower_out, done, count), None
+
+    dtype = data.x.dtype
+    start = (init, jnp.asarray(-jnp.inf, dtype), jnp.asarray(False), jnp.asarray(0, jnp.int32))
+    (params, lower, done, count), _ = jax.lax.scan(body, start, None, length=iters)
+    return EmResult(params, lower, count, done)
+
+
+def params_from_resp(data: Points, resp, *, reg: float, covariance: str) -> GmmParams:
+    """Parameters from given responsibilities (scikit-learn's _initialize)."""
+    k, dim = resp.shape[1], data.x.shape[1]
+    placeholder = GmmParams(
+        jnp.zeros(k, data.x.dtype), jnp.zeros((k, dim), data.x.dtype), jnp.broadcast_to(jnp.eye(dim, dtype=data.x.dtype), (k, dim, dim))
+    )
+    return m_step(data.x, data.w, resp, reg=reg, covariance=covariance, previous=placeholder)
+
+
+def kmeans_plusplus(key: jax.Array, data: Points, k: int) -> Float[Array, "k d"]:
+    """k centres by D^2 sampling (Arthur & Vassilvitskii 2007), weighting points by w."""
+    keys = jax.random.split(key, k)
+    log_w = jnp.log(data.w)
+    first = data.x[jax.random.categorical(keys[0], log_w)]
+    centres = jnp.zeros((k, data.x.shape[1]), data.x.dtype).at[0].set(first)
+    d2 = jnp.sum((data.x - first[None, :]) ** 2, axis=1)
+
+    def pick(carry, i):
+        centres, d2 = carry
+        # D^2 weighting; where every point sits on a centre, fall back to the weights alone.
+        score = jnp.where(jnp.sum(d2 * data.w) > 0, log_w + jnp.log(d2), log_w)
+        c = data.x[jax.random.categorical(keys[i], score)]
+        return (centres.at[i].set(c), jnp.minimum(d2, jnp.sum((data.x - c[None, :]) ** 2, axis=1))), None
+
+    (centres, _), _ = jax.lax.scan(pick, (centres, d2), jnp.arange(1, k))
+    return centres
+
+
+def initialise(key: jax.Array, data: Points, k: int, *, method: str, reg: float, covariance: str) -> GmmParams:
+    """kmeans++: hard assignment to k-means++ centres; random: random responsibilities."""
+    if method == "kmeans++":
+        centres = kmeans_plusplus(key, data, k)
+        d2 = jnp.sum((data.x[:, None, :] - centres[None, :, :]) ** 2, axis=2)
+        resp = jax.nn.one_hot(jnp.argmin(d2, axis=1), k, dtype=data.x.dtype)
+    else:
+        resp = jax.random.uniform(key, (data.x.shape[0], k), data.x.dtype)
+        resp = resp / jnp.sum(resp, axis=1, keepdims=True)
+    return params_from_resp(data, resp, reg=reg, covariance=covariance)
+
+
+def sample(key: jax.Array, params: GmmParams, n: int, lam=1.0) -> Float[Array, "n d"]:
+    """n points; each component's covariance scaled by lam (MAD's truncation analogue).
+
+    Components are chosen with a one-hot mask and a matrix product rather than a gather, which
+    vectorises over thousands of loops on every accelerator.
+    """
+    k, dim = params.means.shape
+    k_comp, k_z = jax.random.split(key)
+    onehot = jax.nn.one_hot(jax.random.categorical(k_comp, params.log_weights, shape=(n,)), k, dtype=params.means.dtype)
+    z = jnp.sqrt(jnp.asarray(lam, params.means.dtype)) * jax.random.normal(k_z, (n, dim), params.means.dtype)
+    shifted = jnp.einsum("kij,nj->nki", params.chols, z)  # every component's draw, then masked
+    return onehot @ params.means + jnp.einsum("nk,nki->ni", onehot, shifted)
+
+
+def weight_entropy(params: GmmParams) -> Float[Array, ""]:
+    """Entropy of the mixture weights (log K for equal weights, 0 for one component)."""
+    p = jnp.exp(params.log_weights)
+    return -jnp.sum(jnp.where(p > 0, p * params.log_weights, 0.0))

@@ -1,0 +1,102 @@
+"""The mixture family against scikit-learn's GaussianMixture as an oracle."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.mixture import GaussianMixture
+
+from mad.families import gmm
+
+
+def mixture_data(seed=0, n=600):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [4.0, 0.5], [1.0, 5.0]])
+    labels = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    scales = np.array([[1.0, 0.4], [0.6, 1.2], [0.8, 0.8]])
+    return centres[labels] + rng.normal(size=(n, 2)) * scales[labels]
+
+
+@pytest.mark.parametrize("covariance", ["full", "diag"])
+@pytest.mark.parametrize("method", ["kmeans++", "random"])
+def test_em_matches_sklearn_from_the_same_start(covariance, method):
+    x = mixture_data()
+    data = gmm.points(jnp.asarray(x))
+    reg, tol, iters = 1e-6, 1e-8, 300
+    init = gmm.initialise(jax.random.key(3), data, 3, method=method, reg=reg, covariance=covariance)
+    ours = gmm.em(data, init, iters=iters, tol=tol, reg=reg, covariance=covariance)
+
+    covs = np.asarray(init.chols @ jnp.swapaxes(init.chols, 1, 2))
+    precisions = np.linalg.inv(covs) if covariance == "full" else 1.0 / np.diagonal(covs, axis1=1, axis2=2)
+    sk = GaussianMixture(
+        3, covariance_type=covariance, tol=tol, reg_covar=reg, max_iter=iters,
+        weights_init=np.exp(np.asarray(init.log_weights)), means_init=np.asarray(init.means), precisions_init=precisions,
+    ).fit(x)  # fmt: skip
+    assert sk.converged_ and bool(ours.converged)
+    assert int(ours.iterations) == sk.n_iter_
+    fitted_covs = np.asarray(ours.params.chols @ jnp.swapaxes(ours.params.chols, 1, 2))
+    sk_covs = sk.covariances_ if covariance == "full" else np.stack([np.diag(c) for c in sk.covariances_])
+    np.testing.assert_allclose(np.exp(ours.params.log_weights), sk.weights_, rtol=1e-6)
+    np.testing.assert_allclose(ours.params.means, sk.means_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fitted_covs, sk_covs, rtol=1e-6, atol=1e-9)
+    assert float(ours.log_likelihood) == pytest.approx(sk.lower_bound_, rel=1e-9)
+    np.testing.assert_allclose(gmm.log_prob(ours.params, jnp.asarray(x)), sk.score_samples(x), rtol=1e-9)
+
+
+def test_one_component_is_the_gaussian_mle():
+    x = mixture_data(1, 300)
+    data = gmm.points(jnp.asarray(x))
+    init = gmm.initialise(jax.random.key(0), data, 1, method="kmeans++", reg=0.0, covariance="full")
+    fit = gmm.em(data, init, iters=3, tol=0.0, reg=0.0, covariance="full").params
+    np.testing.assert_allclose(fit.means[0], x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(fit.chols[0] @ fit.chols[0].T, np.cov(x.T, ddof=0), rtol=1e-10)
+    assert float(gmm.weight_entropy(fit)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_vmapped_lanes_converge_independently():
+    # Lanes with different data stop at different iterations, yet each equals its own run.
+    xs = jnp.stack([jnp.asarray(mixture_data(s, 200)) for s in range(3)])
+    run = lambda x: gmm.em(  # noqa: E731
+        gmm.points(x), gmm.initialise(jax.random.key(0), gmm.points(x), 3, method="kmeans++", reg=1e-6, covariance="full"),
+        iters=200, tol=1e-6, reg=1e-6, covariance="full",
+    )  # fmt: skip
+    batched = jax.vmap(run)(xs)
+    for i in range(3):
+        single = run(xs[i])
+        assert int(batched.iterations[i]) == int(single.iterations)
+        np.testing.assert_allclose(batched.params.means[i], single.params.means, rtol=1e-10)
+    assert len(set(np.asarray(batched.iterations).tolist())) > 1
+
+
+def test_masked_rows_do_not_count():
+    x = jnp.asarray(mixture_data(2, 100))
+    padded = gmm.Points(jnp.concatenate([x, 1e3 * jnp.ones((50, 2))]), jnp.concatenate([jnp.full(100, 0.01), jnp.zeros(50)]))
+    init = gmm.initialise(jax.random.key(1), gmm.points(x), 2, method="kmeans++", reg=1e-6, covariance="full")
+    a = gmm.em(gmm.points(x), init, iters=20, tol=0.0, reg=1e-6, covariance="full").params
+    b = gmm.em(padded, init, iters=20, tol=0.0, reg=1e-6, covariance="full").params
+    np.testing.assert_allclose(a.means, b.means, rtol=1e-10)
+
+
+def test_empty_component_is_frozen_not_nan():
+    x = jnp.asarray(mixture_data(3, 200))
+    init = gmm.initialise(jax.random.key(2), gmm.points(x), 3, method="kmeans++", reg=1e-6, covariance="full")
+    far = init._replace(means=init.means.at[2].set(jnp.array([1e4, 1e4])))  # owns no point
+    fit = gmm.em(gmm.points(x), far, iters=10, tol=0.0, reg=1e-6, covariance="full").params
+    assert np.all(np.isfinite(np.asarray(fit.means))) and np.all(np.isfinite(np.asarray(fit.chols)))
+    np.testing.assert_array_equal(fit.means[2], far.means[2])
+    assert float(jnp.exp(fit.log_weights[2])) < 1e-10
+
+
+def test_sampling_follows_the_mixture():
+    x = mixture_data(4, 400)
+    sk = GaussianMixture(3, random_state=0).fit(x)
+    params = gmm.GmmParams(jnp.log(jnp.asarray(sk.weights_)), jnp.asarray(sk.means_), jnp.linalg.cholesky(jnp.asarray(sk.covariances_)))
+    draws = np.asarray(gmm.sample(jax.random.key(5), params, 20000))
+    # The log-density of its own draws has the same law as for sklearn's draws (two-sample KS).
+    sk_draws, _ = sk.sample(20000)
+    assert stats.ks_2samp(sk.score_samples(draws), sk.score_samples(sk_draws)).pvalue > 1e-3
+    # lam scales every component's covariance: the within-component spread shrinks by sqrt(lam)
+    tight = np.asarray(gmm.sample(jax.random.key(6), params._replace(log_weights=jnp.log(jnp.array([1.0, 1e-30, 1e-30]))), 20000, lam=0.25))
+    # 5% is 5 standard errors of a variance from 20000 draws (sqrt(2 / 20000) = 1%)
+    np.testing.assert_allclose(np.diag(np.cov(tight.T)), 0.25 * np.diag(sk.covariances_[0]), rtol=0.05)

@@ -21,8 +21,9 @@ BACKENDS = ("samples", "suffstats")
 LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
 PRECISIONS = ("float32", "float64")
 WANDB_MODES = ("offline", "online", "disabled")
-DATASETS = ("gaussian",)
-MODELS = ("gaussian",)
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid")
+MODELS = ("gaussian", "gmm")
+INITS = ("kmeans++", "random")
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
 GROUPS = ("data", "model", "loop")
@@ -36,21 +37,40 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The real distribution: N(0, scale^2 I_dim)."""
+    """The real distribution.
+
+    gaussian: N(0, scale^2 I_dim). gmm_ring / gmm_grid (dim 2): 8 modes on a circle of radius
+    `spread`, or the 5 x 5 grid of 25 modes `spread` apart (MAD), each N(centre, scale^2 I); odd
+    modes have relative weight `rare_weight`. `n_test` held-out points score the models.
+    """
 
     name: str = "gaussian"
     dim: int = 2
     scale: float = 1.0
+    spread: float = 2.0
+    rare_weight: float = 1.0
+    n_test: int = 1000
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model family refit every generation."""
+    """The model family refit every generation.
+
+    gaussian: `covariance`, `estimator`, `backend`. gmm: `components` (K), `covariance` (full or
+    diag), EM with `em_iters` iterations stopping at `tol`, covariance floor `reg`, `init`
+    (kmeans++ or random) and `warm_start` (start from the previous generation's fit).
+    """
 
     name: str = "gaussian"
     covariance: str = "full"
     estimator: str = "mle"
     backend: str = "samples"
+    components: int = 4
+    em_iters: int = 30
+    tol: float = 1e-3
+    reg: float = 1e-6
+    init: str = "kmeans++"
+    warm_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,17 @@ class SaveConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Sample-based metrics (families other than the Gaussian): `samples` model draws per loop and
+    generation, k-nearest-neighbour manifolds with `k`, and a mode counts as covered when it holds
+    at least `mode_share` / M of the draws (M true modes)."""
+
+    samples: int = 512
+    k: int = 5
+    mode_share: float = 0.25
+
+
+@dataclass(frozen=True)
 class WandbConfig:
     """Weights & Biases: offline by default (no account, no network); WANDB_MODE overrides mode."""
 
@@ -114,6 +145,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     generations: int = 100
     loops: int = 1000
@@ -165,6 +197,10 @@ def validate(config: Config) -> Config:
     _choice("model.estimator", model.estimator, ESTIMATORS)
     _choice("model.backend", model.backend, BACKENDS)
     _choice("loop.name", loop.name, LOOPS)
+    if model.name == "gmm":
+        _validate_gmm(config)
+    elif data.name != "gaussian":
+        raise ConfigError(f"data={data.name} needs model=gmm (the Gaussian family is scored against data=gaussian)")
     _choice("precision", config.precision, PRECISIONS)
     _choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     _integer("generations", config.generations, 1)
@@ -226,6 +262,28 @@ def validate(config: Config) -> Config:
             what = f"more than data.dim={data.dim} points for a full covariance" if model.covariance == "full" else "at least 2 points"
             raise ConfigError(f"{key}={size} is too small: a fit needs {what}")
     return config
+
+
+def _validate_gmm(config: Config) -> None:
+    data, model, metrics = config.data, config.model, config.metrics
+    _choice("model.covariance", model.covariance, ("full", "diag"))
+    _choice("model.init", model.init, INITS)
+    _integer("model.components", model.components, 1)
+    _integer("model.em_iters", model.em_iters, 1)
+    if not model.reg >= 0:
+        raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
+    if model.backend != "samples":
+        raise ConfigError("model=gmm fits points: model.backend must be samples")
+    if data.name in ("gmm_ring", "gmm_grid") and data.dim != 2:
+        raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
+    if not data.rare_weight > 0:
+        raise ConfigError(f"data.rare_weight={data.rare_weight!r} must be > 0")
+    _integer("data.n_test", data.n_test, metrics.k + 1)
+    _integer("metrics.samples", metrics.samples, metrics.k + 1)
+    _integer("metrics.k", metrics.k, 1)
+    for key, size in _fit_sizes(config.loop).items():
+        if size < model.components:
+            raise ConfigError(f"{key}={size} is too small: EM with model.components={model.components} needs as many points")
 
 
 # --------------------------------------------------------------------------------------------

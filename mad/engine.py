@@ -20,13 +20,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mad.config import Config, DataConfig, LoopConfig, ModelConfig
+from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig
+from mad.data import make_data
 from mad.families import make_family
 from mad.loops import Knobs, make_loop
 from mad.metrics import make_metrics
 
 # Device memory one compiled call may give to per-loop working data (samples, pools).
 LANE_BYTES_BUDGET = 1 << 30
+# Sample-based metrics of generation t use fold_in(loop_key, METRIC_KEYS + t).
+METRIC_KEYS = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,13 @@ class Program:
     generations: int
     precision: str
     collapse_threshold: float
+    metrics: MetricsConfig
 
     @classmethod
     def of(cls, config: Config) -> "Program":
         weighted = config.loop.real_weight is not None
         loop = dataclasses.replace(config.loop, lam=1.0, real_weight=0.5 if weighted else None)
-        return cls(config.data, config.model, loop, config.generations, config.precision, config.collapse_threshold)
+        return cls(config.data, config.model, loop, config.generations, config.precision, config.collapse_threshold, config.metrics)
 
     def config(self) -> Config:
         return Config(
@@ -54,6 +58,7 @@ class Program:
             generations=self.generations,
             precision=self.precision,
             collapse_threshold=self.collapse_threshold,
+            metrics=self.metrics,
         )
 
     @property
@@ -71,19 +76,26 @@ def knobs_of(configs: Sequence[Config], dtype) -> Knobs:
 def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     """(loop_key, knobs) -> {metric: (G + 1,)} for one loop, generation 0 (the real data) first."""
     config = program.config()
-    family = make_family(config)
+    data = make_data(config)
+    family = make_family(config, data)
     loop = make_loop(family, program.loop, program.generations)
-    metrics = make_metrics(config, family)
+    metrics = make_metrics(config, family, data)
+
+    def metric_key(key, t):
+        # Sample-based metrics draw with their own keys, apart from the loop's.
+        return jax.random.fold_in(key, METRIC_KEYS + t)
 
     def trajectory(key: jax.Array, knobs: Knobs) -> dict:
         state = loop.init(jax.random.fold_in(key, 1), knobs)
 
         def generation(state, t):
             state = loop.step(state, jax.random.fold_in(key, t), knobs)
-            return state, metrics(state.params)
+            return state, metrics.model(metric_key(key, t), state.params)
 
         _, later = jax.lax.scan(generation, state, jnp.arange(2, program.generations + 1))
-        first = jax.tree.map(lambda a, b: jnp.stack([a, b]), metrics(family.reference), metrics(state.params))
+        first = jax.tree.map(
+            lambda a, b: jnp.stack([a, b]), metrics.real(metric_key(key, 0)), metrics.model(metric_key(key, 1), state.params)
+        )
         return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
 
     return trajectory
@@ -107,9 +119,13 @@ def lane_bytes(program: Program) -> int:
     points = 0
     if program.model.backend == "samples":
         points = 3 * max(loop.n_syn + loop.n_real, loop.init_size)  # draws, scaled copy, centred copy
-    if loop.name == "accumulate_subsample":
+    if program.model.name != "gaussian":
+        points = 3 * (max(loop.n_syn + loop.n_real, loop.init_size) * program.model.components)
+        m, n_test = program.metrics.samples, program.data.n_test
+        points += 3 * m * (m + n_test) // max(dim, 1)  # pairwise distances of the sample metrics
+    if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and program.model.name != "gaussian"):
         points += loop.init_size + (program.generations - 1) * loop.n_syn
-    return (points * dim + 4 * dim * dim) * item + 8 * 4 * (program.generations + 1)
+    return (points * dim + 4 * dim * dim) * item + 16 * 4 * (program.generations + 1)
 
 
 def loops_per_call(program: Program, points: int, chunk: int) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from mad.config import Config
-from mad.families import gaussian
+from mad.families import gaussian, gmm
 from mad.families.base import Family
 
 
-def make_family(config: Config) -> Family:
-    """Build the family a config asks for (static settings closed over)."""
+def make_family(config: Config, data=None) -> Family:
+    """Build the family a config asks for (static settings closed over); `data` is the real
+    distribution (mad.data.RealData), needed by families that fit samples of it."""
     dtype = jnp.dtype(config.precision)
     if config.model.name == "gaussian":
         return gaussian.family(
@@ -25,7 +26,13 @@ def make_family(config: Config) -> Family:
             backend=config.model.backend,
             dtype=dtype,
         )
+    if config.model.name == "gmm":
+        m = config.model
+        return gmm.family(
+            data=data, components=m.components, em_iters=m.em_iters, tol=m.tol, reg=m.reg,
+            init=m.init, warm_start=m.warm_start, covariance=m.covariance,
+        )  # fmt: skip
     raise ValueError(f"unknown model.name {config.model.name!r}")
 
 
-__all__ = ["Family", "gaussian", "make_family"]
+__all__ = ["Family", "gaussian", "gmm", "make_family"]

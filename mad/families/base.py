@@ -28,9 +28,13 @@ class Family(NamedTuple):
     out_of_frame: Callable[[Params, Stats], Stats]
     merge: Callable[[Stats, Stats, Optional[jax.Array]], Stats]
     """merge(a, b, weight_a): union of two samples, a with total weight weight_a (None: by counts)."""
-    fit: Callable[[Params, Stats], Params]
-    """fit(frame, stats): refit on stats expressed in the frame of `frame`."""
+    fit: Callable[[jax.Array, Params, Stats], Params]
+    """fit(key, frame, stats): refit on stats expressed in the frame of `frame` (the previous model,
+    also the warm start of iterative fits); key for randomised initialisations."""
     draw: Callable[[jax.Array, Params, int, jax.Array], jax.Array]
     """draw(key, params, n, lam): n points in the data frame (for loops that keep points)."""
-    summarize: Callable[[jax.Array], Stats]
-    """summarize(points): equal-weight summary of data-frame points."""
+    summarize: Callable[..., Stats]
+    """summarize(points, mask=None): equal-weight summary of data-frame points (of the masked rows)."""
+    exact_pooling: bool = True
+    """True when merging summaries loses nothing (sufficient statistics), so a growing pool can be
+    kept as one summary; False when fits need the points themselves (kept in a buffer)."""

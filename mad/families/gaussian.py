@@ -69,13 +69,18 @@ def logdet(params: GaussianParams) -> Float[Array, ""]:
 # ----------------------------------------------------------------------------- sufficient statistics
 
 
-def moments_of_points(x: Float[Array, "n d"]) -> Moments:
-    """Equal-weight moments of the rows of x."""
-    n = x.shape[0]
-    mean = jnp.mean(x, axis=0)
-    centred = x - mean[None, :]
-    cov = centred.T @ centred / n
-    return Moments(jnp.asarray(n, x.dtype), mean, cov, jnp.asarray(1.0 / n, x.dtype))
+def moments_of_points(x: Float[Array, "n d"], mask=None) -> Moments:
+    """Equal-weight moments of the rows of x (of the rows where `mask` is true, if given)."""
+    if mask is None:
+        n = x.shape[0]
+        mean = jnp.mean(x, axis=0)
+        centred = x - mean[None, :]
+        return Moments(jnp.asarray(n, x.dtype), mean, centred.T @ centred / n, jnp.asarray(1.0 / n, x.dtype))
+    n = jnp.sum(mask).astype(x.dtype)
+    w = mask.astype(x.dtype) / n
+    mean = w @ x
+    centred = (x - mean[None, :]) * jnp.sqrt(w)[:, None]
+    return Moments(n, mean, centred.T @ centred, 1.0 / n)
 
 
 def merge(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] = None) -> Moments:
@@ -215,7 +220,7 @@ def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: 
         into_frame=into_frame,
         out_of_frame=out_of_frame,
         merge=merge,
-        fit=lambda frame, m: fit(frame, m, covariance=covariance, estimator=estimator),
+        fit=lambda key, frame, m: fit(frame, m, covariance=covariance, estimator=estimator),
         draw=sample,
         summarize=moments_of_points,
     )

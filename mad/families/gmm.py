@@ -23,6 +23,8 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
+from mad.families.base import Family
+
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
 
@@ -170,3 +172,44 @@ def weight_entropy(params: GmmParams) -> Float[Array, ""]:
     """Entropy of the mixture weights (log K for equal weights, 0 for one component)."""
     p = jnp.exp(params.log_weights)
     return -jnp.sum(jnp.where(p > 0, p * params.log_weights, 0.0))
+
+
+# ----------------------------------------------------------------------------- the family
+
+
+def merge(a: Points, b: Points, weight_a=None) -> Points:
+    """The union of two weighted samples; a carries total weight weight_a (default: by rows)."""
+    na, nb = a.x.shape[0], b.x.shape[0]
+    w = na / (na + nb) if weight_a is None else weight_a
+    return Points(jnp.concatenate([a.x, b.x]), jnp.concatenate([w * a.w, (1 - w) * b.w]))
+
+
+def summarize(x: Float[Array, "n d"], mask=None) -> Points:
+    if mask is None:
+        return points(x)
+    return Points(x, mask.astype(x.dtype) / jnp.sum(mask).astype(x.dtype))
+
+
+def family(*, data, components: int, em_iters: int, tol: float, reg: float, init: str, warm_start: bool, covariance: str) -> Family:
+    """The mixture family against `data` (a mad.data.RealData). It fits on points, so there is no
+    frame to move data into (identity) and pools keep points (exact_pooling=False). The first fit
+    always starts from `init`; later ones from the previous model when warm_start is set."""
+    def fit(key, frame, stats: Points) -> GmmParams:
+        if warm_start and frame is not None:
+            start = frame
+        else:
+            start = initialise(key, stats, components, method=init, reg=reg, covariance=covariance)
+        return em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance).params
+
+    return Family(
+        reference=None,
+        real=lambda key, n: points(data.sample(key, n)),
+        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
+        into_frame=lambda params, stats: stats,
+        out_of_frame=lambda params, stats: stats,
+        merge=merge,
+        fit=fit,
+        draw=lambda key, params, n, lam: data.sample(key, n) if params is None else sample(key, params, n, lam),
+        summarize=summarize,
+        exact_pooling=False,
+    )

@@ -17,7 +17,7 @@ def make_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
     if cfg.name in ("replace", "augment", "fresh"):
         return mixing_loop(family, cfg)
     if cfg.name == "accumulate":
-        return accumulate_loop(family, cfg)
+        return accumulate_loop(family, cfg, generations)
     if cfg.name == "accumulate_subsample":
         return accumulate_subsample_loop(family, cfg, generations)
     raise ValueError(f"unknown loop.name {cfg.name!r}")

@@ -28,43 +28,59 @@ class PointPoolState(NamedTuple):
     size: jax.Array
 
 
-def accumulate_loop(family: Family, cfg: LoopConfig) -> Loop:
+def accumulate_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
+    if not family.exact_pooling:
+        # The fit needs the points: the subsampling loop with every pooled point in the fit.
+        return _point_pool_loop(family, cfg, generations, fit_all=True)
+
     def init(key: jax.Array, knobs: Knobs) -> PoolState:
-        pool = family.real(key, cfg.init_size)
-        return PoolState(family.fit(family.reference, family.into_frame(family.reference, pool)), pool)
+        k_real, k_fit = jax.random.split(key)
+        pool = family.real(k_real, cfg.init_size)
+        return PoolState(family.fit(k_fit, family.reference, family.into_frame(family.reference, pool)), pool)
 
     def step(state: PoolState, key: jax.Array, knobs: Knobs) -> PoolState:
+        k_syn, k_fit = jax.random.split(key)
         params = state.params
-        batch = family.out_of_frame(params, family.synthetic(key, params, cfg.n_syn, knobs.lam))
+        batch = family.out_of_frame(params, family.synthetic(k_syn, params, cfg.n_syn, knobs.lam))
         pool = family.merge(state.pool, batch, None)
-        return PoolState(family.fit(params, family.into_frame(params, pool)), pool)
+        return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool)
 
     return Loop(init, step)
 
 
 def accumulate_subsample_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
+    return _point_pool_loop(family, cfg, generations, fit_all=False)
+
+
+def _point_pool_loop(family: Family, cfg: LoopConfig, generations: int, *, fit_all: bool) -> Loop:
+    """Keep every point in a buffer of static size; fit on all of them (masked by weight) or on
+    n_fit drawn without replacement."""
     n_init, n_syn, n_fit = cfg.init_size, cfg.n_syn, cfg.fit_size
     capacity = n_init + (generations - 1) * n_syn
 
-    def subsample_fit(key, frame, points, size):
-        # n_fit distinct rows, uniformly among the first `size`: the smallest of i.i.d. scores.
-        scores = jnp.where(jnp.arange(capacity) < size, jax.random.uniform(key, (capacity,)), 2.0)
-        _, rows = jax.lax.top_k(-scores, n_fit)
-        stats = family.summarize(points[rows])
-        return family.fit(frame, family.into_frame(frame, stats))
+    def pool_fit(key, frame, points, size):
+        k_pick, k_fit = jax.random.split(key)
+        if fit_all:
+            stats = family.summarize(points, jnp.arange(capacity) < size)
+        else:
+            # n_fit distinct rows, uniformly among the first `size`: the smallest of i.i.d. scores.
+            scores = jnp.where(jnp.arange(capacity) < size, jax.random.uniform(k_pick, (capacity,)), 2.0)
+            _, rows = jax.lax.top_k(-scores, n_fit)
+            stats = family.summarize(points[rows])
+        return family.fit(k_fit, frame, family.into_frame(frame, stats))
 
     def init(key: jax.Array, knobs: Knobs) -> PointPoolState:
-        k_real, k_pick = jax.random.split(key)
+        k_real, k_fit = jax.random.split(key)
         real = family.draw(k_real, family.reference, n_init, 1.0)
         points = jnp.zeros((capacity, real.shape[1]), real.dtype).at[:n_init].set(real)
         size = jnp.asarray(n_init, jnp.int32)
-        return PointPoolState(subsample_fit(k_pick, family.reference, points, size), points, size)
+        return PointPoolState(pool_fit(k_fit, family.reference, points, size), points, size)
 
     def step(state: PointPoolState, key: jax.Array, knobs: Knobs) -> PointPoolState:
-        k_syn, k_pick = jax.random.split(key)
+        k_syn, k_fit = jax.random.split(key)
         batch = family.draw(k_syn, state.params, n_syn, knobs.lam)
         points = jax.lax.dynamic_update_slice(state.points, batch, (state.size, jnp.zeros_like(state.size)))
         size = state.size + n_syn
-        return PointPoolState(subsample_fit(k_pick, state.params, points, size), points, size)
+        return PointPoolState(pool_fit(k_fit, state.params, points, size), points, size)
 
     return Loop(init, step)

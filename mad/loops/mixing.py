@@ -30,25 +30,25 @@ def mixing_loop(family: Family, cfg: LoopConfig) -> Loop:
     keeps_real = cfg.name == "augment" and n_real > 0
     draws_real = cfg.name == "fresh" and n_real > 0
 
-    def fit_real(stats):
-        return family.fit(family.reference, family.into_frame(family.reference, stats))
+    def fit_real(key, stats):
+        return family.fit(key, family.reference, family.into_frame(family.reference, stats))
 
     def init(key: jax.Array, knobs: Knobs) -> MixState:
-        k_fixed, k_rest = jax.random.split(key)
+        k_fixed, k_rest, k_fit = jax.random.split(key, 3)
         if not keeps_real:
-            return MixState(fit_real(family.real(key, n_init)), ())
+            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), ())
         fixed = family.real(k_fixed, n_real)
         initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
-        return MixState(fit_real(initial), fixed)
+        return MixState(fit_real(k_fit, initial), fixed)
 
     def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
-        k_syn, k_real = jax.random.split(key)
+        k_syn, k_real, k_fit = jax.random.split(key, 3)
         params = state.params
         data = family.synthetic(k_syn, params, n_syn, knobs.lam)
         if keeps_real or draws_real:
             real = state.real if keeps_real else family.real(k_real, n_real)
             weight = knobs.real_weight if weighted else None
             data = family.merge(family.into_frame(params, real), data, weight)
-        return MixState(family.fit(params, data), state.real)
+        return MixState(family.fit(k_fit, params, data), state.real)
 
     return Loop(init, step)

@@ -1,29 +1,66 @@
 """Metrics: pure functions of (real distribution, fitted model), returned by the scan per generation.
 
-`make_metrics(config, family)` gives the function the engine calls on each generation's parameters.
+`make_metrics(config, family, data)` gives the functions the engine calls: `model(key, params)`
+each generation, and `real(key)` for generation 0 (the real distribution itself). Gaussian models
+are scored in closed form (`gaussian.py`); other families from samples against the held-out test
+set (`samples.py`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
+
 
 from mad.config import Config
+from mad.families import gmm
 from mad.families.base import Family
-from mad.metrics import gaussian
+from mad.metrics import gaussian, samples
 
 
-def make_metrics(config: Config, family: Family) -> Callable:
+class Metrics(NamedTuple):
+    model: Callable  # (key, params) -> {name: scalar}
+    real: Callable  # (key) -> {name: scalar}, generation 0
+
+
+SAMPLE_DOCS = {
+    "nll_test": "negative log-likelihood of the held-out real data under the model",
+    "precision": "share of model draws inside the real k-NN manifold (quality)",
+    "recall": "share of held-out real points inside the model's k-NN manifold (diversity)",
+    "density": "real k-NN balls per model draw, / k (Naeem et al.)",
+    "coverage": "share of real k-NN balls holding a model draw (Naeem et al.)",
+    "mmd": "squared MMD to the held-out real data (RBF kernel, median bandwidth)",
+    "modes_covered": "true modes holding at least mode_share / M of the model's draws",
+    "weight_entropy": "entropy of the mixture weights",
+}
+
+
+def make_metrics(config: Config, family: Family, data) -> Metrics:
     if config.model.name == "gaussian":
         diagonal = config.model.covariance != "full" or config.data.dim == 1
-        return lambda params: gaussian.compare(
-            family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold
-        )
+
+        def compare(params):
+            return gaussian.compare(family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)
+
+        return Metrics(model=lambda key, params: compare(params), real=lambda key: compare(family.reference))
+    if config.model.name == "gmm":
+        m, share = config.metrics.samples, config.metrics.mode_share
+        real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
+
+        def model(key, params):
+            out = samples.sample_metrics(real_side, gmm.sample(key, params, m), lambda x: gmm.log_prob(params, x), mode_share=share)
+            return {**out, "weight_entropy": gmm.weight_entropy(params)}
+
+        def real(key):
+            out = samples.sample_metrics(real_side, data.sample(key, m), data.log_prob, mode_share=share)
+            return {**out, "weight_entropy": gmm.weight_entropy(data.mixture)}
+
+        return Metrics(model, real)
     raise ValueError(f"no metrics for model.name {config.model.name!r}")
 
 
 def metric_docs(config: Config) -> dict[str, str]:
     """One-line descriptions of the metrics of this config's family, for result attributes."""
-    return dict(gaussian.DOCS)
+    return dict(gaussian.DOCS) if config.model.name == "gaussian" else dict(SAMPLE_DOCS)
 
 
-__all__ = ["gaussian", "make_metrics", "metric_docs"]
+__all__ = ["Metrics", "gaussian", "make_metrics", "metric_docs", "samples"]

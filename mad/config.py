@@ -21,7 +21,7 @@ BACKENDS = ("samples", "suffstats")
 LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
 PRECISIONS = ("float32", "float64")
 WANDB_MODES = ("offline", "online", "disabled")
-DATASETS = ("gaussian", "gmm_ring", "gmm_grid")
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits")
 MODELS = ("gaussian", "gmm")
 INITS = ("kmeans++", "random")
 
@@ -41,7 +41,9 @@ class DataConfig:
 
     gaussian: N(0, scale^2 I_dim). gmm_ring / gmm_grid (dim 2): 8 modes on a circle of radius
     `spread`, or the 5 x 5 grid of 25 modes `spread` apart (MAD), each N(centre, scale^2 I); odd
-    modes have relative weight `rare_weight`. `n_test` held-out points score the models.
+    modes have relative weight `rare_weight`. moons (dim 2): two half circles with noise `scale`.
+    digits: scikit-learn's handwritten digits, PCA to `dim`, 20% held out. `n_test` held-out
+    points score the models (digits: its held-out split).
     """
 
     name: str = "gaussian"
@@ -81,7 +83,9 @@ class LoopConfig:
     (fixed for `augment`, fresh for `fresh`); generation 1 is fit on n_init real points
     (default n_syn + n_real). `accumulate_subsample` refits on n_fit points drawn without
     replacement from the pool (default n_init). `real_weight` is the total weight w of the real
-    part (He et al.); None pools real and synthetic points by their counts.
+    part (He et al.); None pools real and synthetic points by their counts. `keep` < 1 draws
+    ceil(n_syn / keep) points and keeps the n_syn of highest model log-density (cherry-picking
+    for quality, MAD; mixtures only).
     """
 
     name: str = "replace"
@@ -91,6 +95,7 @@ class LoopConfig:
     n_fit: Optional[int] = None
     lam: float = 1.0
     real_weight: Optional[float] = None
+    keep: float = 1.0
 
     @property
     def init_size(self) -> int:
@@ -220,6 +225,10 @@ def validate(config: Config) -> Config:
         )
     if not (isinstance(loop.lam, (int, float)) and 0.0 < loop.lam <= 1.0):
         raise ConfigError(f"loop.lam={loop.lam!r} must lie in (0, 1] (1 = unbiased sampling)")
+    if not (isinstance(loop.keep, (int, float)) and 0.0 < loop.keep <= 1.0):
+        raise ConfigError(f"loop.keep={loop.keep!r} must lie in (0, 1] (1 = keep every draw)")
+    if loop.keep < 1.0 and model.name != "gmm":
+        raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs model=gmm; use loop.lam for Gaussians")
 
     if loop.real_weight is not None:
         if loop.name not in ("augment", "fresh"):
@@ -274,8 +283,10 @@ def _validate_gmm(config: Config) -> None:
         raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
     if model.backend != "samples":
         raise ConfigError("model=gmm fits points: model.backend must be samples")
-    if data.name in ("gmm_ring", "gmm_grid") and data.dim != 2:
+    if data.name in ("gmm_ring", "gmm_grid", "moons") and data.dim != 2:
         raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
+    if data.name == "digits" and not 1 <= data.dim <= 64:
+        raise ConfigError(f"data.dim={data.dim} must lie in 1..64 for data=digits (8 x 8 images, PCA-reduced)")
     if not data.rare_weight > 0:
         raise ConfigError(f"data.rare_weight={data.rare_weight!r} must be > 0")
     _integer("data.n_test", data.n_test, metrics.k + 1)

@@ -59,3 +59,33 @@ def test_sampling_bias_costs_recall_before_precision():
 def test_mixture_config_errors(change, match):
     with pytest.raises(ConfigError, match=match):
         mad.simulate(dataclasses.replace(SMALL, **change))
+
+
+def test_cherry_picking_raises_precision_and_costs_recall():
+    config = dataclasses.replace(SMALL, loops=32, generations=6, grid={"loop.keep": [1.0, 0.5]})
+    final = mad.simulate(config).isel(generation=-1)
+
+    def change(metric):  # keep = 0.5 minus keep = 1, and its standard error
+        mean, sem = final[metric].sel(stat="mean"), final[metric].sel(stat="sem")
+        return float(mean.sel(keep=0.5) - mean.sel(keep=1.0)), float(np.hypot(sem.sel(keep=0.5), sem.sel(keep=1.0)))
+
+    recall, se = change("recall")
+    assert recall < -5 * se  # diversity lost
+    nll, se = change("nll_test")
+    assert nll > 5 * se  # the held-out data become less likely
+
+
+@pytest.mark.parametrize("name,dim", [("moons", 2), ("digits", 8)])
+def test_non_mixture_data_run_end_to_end(name, dim):
+    data = DataConfig(name=name, dim=dim, scale=0.1 if name == "moons" else 1.0, n_test=300)
+    ds = mad.simulate(dataclasses.replace(SMALL, data=data, generations=2))
+    later = ds.isel(generation=slice(1, None))
+    for metric in SAMPLE_METRICS - {"modes_covered"}:
+        assert np.all(np.isfinite(later[metric].values)), metric
+    # moons has a density (numerically integrated), digits is an empirical distribution
+    assert np.isfinite(float(ds.nll_test.sel(stat="mean", generation=0))) == (name == "moons")
+
+
+def test_keep_is_for_mixtures():
+    with pytest.raises(ConfigError, match=r"loop\.keep=0\.5 \(cherry-picking\) needs model=gmm"):
+        mad.simulate(Config(loop=LoopConfig(keep=0.5)))

@@ -17,6 +17,9 @@ EXPECTED = {
     "dim": ({"dim": 5}, "replace"),
     "estimator": ({"estimator": 2}, "replace"),
     "backend": ({"backend": 2}, "replace"),
+    "components": ({"components": 5}, "replace"),
+    "em_iters": ({"em_iters": 4}, "replace"),
+    "keep": ({"keep": 5}, "replace"),
 }
 
 
@@ -36,6 +39,10 @@ def test_shipped_grid_expands(name):
     axes, points = expand(config)
     assert {a.name: len(a.values) for a in axes} == sizes
     assert config.loop.name == loop
+    if name in ("components", "em_iters", "keep"):
+        assert config.model.name == "gmm" and config.data.name == "gmm_ring"
+    if name == "em_iters":
+        assert config.model.tol == 0.0
 
 
 def test_real_fraction_keeps_the_total_fixed():

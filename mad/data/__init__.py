@@ -50,8 +50,65 @@ def grid_centres(side: int, spacing: float) -> np.ndarray:
     return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
+def moons(noise: float, dtype) -> tuple[Callable, Callable]:
+    """Two interleaved half circles (scikit-learn's make_moons) plus N(0, noise^2 I) noise.
+
+    Not a mixture, so any finite mixture misfits it (functional expressivity error). Its density
+    is the arcs' uniform measure convolved with the noise, integrated on 512 points per arc.
+    """
+
+    def arcs(t):
+        upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=-1)
+        lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=-1)
+        return upper, lower
+
+    def sample(key, n):
+        k_t, k_side, k_noise = jax.random.split(key, 3)
+        t = jax.random.uniform(k_t, (n,), dtype, 0.0, jnp.pi)
+        upper, lower = arcs(t)
+        side = jax.random.bernoulli(k_side, 0.5, (n,))[:, None]
+        return jnp.where(side, upper, lower) + noise * jax.random.normal(k_noise, (n, 2), dtype)
+
+    grid = jnp.linspace(0.0, jnp.pi, 512, dtype=dtype)
+    nodes = jnp.concatenate(arcs(grid))  # (1024, 2), equal mass each
+
+    def log_prob(x):
+        d2 = jnp.sum((x[:, None, :] - nodes[None, :, :]) ** 2, axis=-1)
+        log_kernel = -0.5 * d2 / noise**2 - jnp.log(2 * jnp.pi * noise**2)
+        return jax.scipy.special.logsumexp(log_kernel, axis=1) - jnp.log(nodes.shape[0])
+
+    return sample, log_prob
+
+
+def digits(dim: int, dtype) -> tuple[Callable, np.ndarray]:
+    """scikit-learn's handwritten digits (shipped with the package, 1797 images of 8 x 8),
+    standardised and projected by PCA to `dim` dimensions; a fixed 20% is held out. Real draws
+    are rows of the training split, with replacement."""
+    from sklearn.datasets import load_digits
+
+    x = load_digits().data.astype(np.float64)
+    x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
+    _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    z = x @ vt[:dim].T
+    order = np.random.default_rng(TEST_KEY).permutation(len(z))
+    held_out = len(z) // 5
+    test, train = z[order[:held_out]], jnp.asarray(z[order[held_out:]], dtype)
+
+    def sample(key, n):
+        return train[jax.random.randint(key, (n,), 0, train.shape[0])]
+
+    return sample, test.astype(dtype)
+
+
 def make_data(config: Config) -> RealData:
     cfg, dtype = config.data, jnp.dtype(config.precision)
+    if cfg.name == "moons":
+        sample, log_prob = moons(cfg.scale, dtype)
+        test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
+        return RealData(cfg.name, 2, sample, test, log_prob, None, None)
+    if cfg.name == "digits":
+        sample, test = digits(cfg.dim, dtype)
+        return RealData(cfg.name, cfg.dim, sample, test, None, None, None)
     if cfg.name == "gaussian":
         params = mixture_params(np.zeros((1, cfg.dim)), cfg.scale, 1.0, dtype)
         centres = None

@@ -30,7 +30,7 @@ def make_family(config: Config, data=None) -> Family:
         m = config.model
         return gmm.family(
             data=data, components=m.components, em_iters=m.em_iters, tol=m.tol, reg=m.reg,
-            init=m.init, warm_start=m.warm_start, covariance=m.covariance,
+            init=m.init, warm_start=m.warm_start, covariance=m.covariance, keep=config.loop.keep,
         )  # fmt: skip
     raise ValueError(f"unknown model.name {config.model.name!r}")
 

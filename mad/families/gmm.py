@@ -15,6 +15,7 @@ warm_start=false) re-seeds it in the next generation.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -180,6 +181,15 @@ def sample(key: jax.Array, params: GmmParams, n: int, lam=1.0) -> Float[Array, "
     return onehot @ params.means + jnp.einsum("nk,nki->ni", onehot, shifted)
 
 
+def sample_kept(key: jax.Array, params: GmmParams, n: int, lam=1.0, keep: float = 1.0) -> Float[Array, "n d"]:
+    """n points cherry-picked for quality: draw ceil(n / keep) and keep the n of highest density."""
+    if keep >= 1.0:
+        return sample(key, params, n, lam)
+    drawn = sample(key, params, int(math.ceil(n / keep)), lam)
+    _, rows = jax.lax.top_k(log_prob(params, drawn), n)
+    return drawn[rows]
+
+
 def weight_entropy(params: GmmParams) -> Float[Array, ""]:
     """Entropy of the mixture weights (log K for equal weights, 0 for one component)."""
     p = jnp.exp(params.log_weights)
@@ -202,7 +212,9 @@ def summarize(x: Float[Array, "n d"], mask=None) -> Points:
     return Points(x, mask.astype(x.dtype) / jnp.sum(mask).astype(x.dtype))
 
 
-def family(*, data, components: int, em_iters: int, tol: float, reg: float, init: str, warm_start: bool, covariance: str) -> Family:
+def family(
+    *, data, components: int, em_iters: int, tol: float, reg: float, init: str, warm_start: bool, covariance: str, keep: float = 1.0
+) -> Family:
     """The mixture family against `data` (a mad.data.RealData). It fits on points, so there is no
     frame to move data into (identity) and pools keep points (exact_pooling=False). The first fit
     always starts from `init`; later ones from the previous model when warm_start is set."""
@@ -216,12 +228,12 @@ def family(*, data, components: int, em_iters: int, tol: float, reg: float, init
     return Family(
         reference=None,
         real=lambda key, n: points(data.sample(key, n)),
-        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
+        synthetic=lambda key, params, n, lam: points(sample_kept(key, params, n, lam, keep)),
         into_frame=lambda params, stats: stats,
         out_of_frame=lambda params, stats: stats,
         merge=merge,
         fit=fit,
-        draw=lambda key, params, n, lam: data.sample(key, n) if params is None else sample(key, params, n, lam),
+        draw=lambda key, params, n, lam: data.sample(key, n) if params is None else sample_kept(key, params, n, lam, keep),
         summarize=summarize,
         exact_pooling=False,
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 
+import jax.numpy as jnp
+
 from mad.config import Config
 from mad.families import gmm
 from mad.families.base import Family
@@ -52,7 +54,11 @@ def make_metrics(config: Config, family: Family, data) -> Metrics:
 
         def real(key):
             out = samples.sample_metrics(real_side, data.sample(key, m), data.log_prob, mode_share=share)
-            return {**out, "weight_entropy": gmm.weight_entropy(data.mixture)}
+            dtype = out["precision"].dtype
+            if data.log_prob is None:  # an empirical distribution has no density to score
+                out["nll_test"] = jnp.asarray(jnp.nan, dtype)
+            entropy = gmm.weight_entropy(data.mixture) if data.mixture is not None else jnp.asarray(jnp.nan, dtype)
+            return {**out, "weight_entropy": entropy}
 
         return Metrics(model, real)
     raise ValueError(f"no metrics for model.name {config.model.name!r}")

@@ -204,8 +204,8 @@ def validate(config: Config) -> Config:
     _choice("loop.name", loop.name, LOOPS)
     if model.name == "gmm":
         _validate_gmm(config)
-    elif data.name != "gaussian":
-        raise ConfigError(f"data={data.name} needs model=gmm (the Gaussian family is scored against data=gaussian)")
+    elif data.name != "gaussian" and model.backend != "samples":
+        raise ConfigError(f"data={data.name} is not Gaussian: model=gaussian needs model.backend=samples to draw it")
     _choice("precision", config.precision, PRECISIONS)
     _choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     _integer("generations", config.generations, 1)

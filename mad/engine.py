@@ -66,6 +66,12 @@ class Program:
         return jnp.dtype(self.precision)
 
 
+def enable_precision(precision: str) -> None:
+    """float64 needs JAX's x64 mode; turn it on before any float64 array is made."""
+    if precision == "float64" and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+
+
 def knobs_of(configs: Sequence[Config], dtype) -> Knobs:
     """Stack the traced knobs of grid points that share one program."""
     lam = [c.loop.lam for c in configs]
@@ -143,8 +149,7 @@ def run_program(
     program: Program, point_ids: Sequence[int], knobs: Knobs, *, seed: int, loops: int, chunk: int
 ) -> Iterator[Chunk]:
     """Run `loops` loops at each of the given grid points, yielding one Chunk per compiled call."""
-    if program.precision == "float64" and not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
+    enable_precision(program.precision)
     fn = kernel(program)
     per_call = min(loops_per_call(program, len(point_ids), chunk), loops)
     point_keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(seed), jnp.asarray(point_ids, jnp.uint32))

@@ -20,7 +20,7 @@ import xarray as xr
 from mad import grid as grids
 from mad import results, theory
 from mad.config import Config
-from mad.engine import Program, knobs_of, run_program
+from mad.engine import Program, enable_precision, knobs_of, run_program
 from mad.metrics import metric_docs
 from mad.progress import sweep_progress
 
@@ -48,6 +48,8 @@ def run(
     """
     keep_loops = config.save.per_loop if keep_loops is None else keep_loops
     axes, points = grids.expand(config, resolve)
+    for point in points:
+        enable_precision(point.config.precision)
     programs: dict[Program, list[grids.GridPoint]] = {}
     for point in points:
         programs.setdefault(Program.of(point.config), []).append(point)

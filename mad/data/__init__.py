@@ -26,6 +26,8 @@ class RealData(NamedTuple):
     log_prob: Optional[Callable[[jax.Array], jax.Array]]  # (n, d) -> (n,), None if unknown
     modes: Optional[np.ndarray]  # (M, d) mode centres of mixture data
     mixture: Optional[gmm.GmmParams]  # the true mixture, for mixture data
+    mean: np.ndarray  # (d,) exact mean of the real distribution
+    cov: np.ndarray  # (d, d) exact covariance: with `mean`, the moment-matched Gaussian
 
 
 def mixture_params(centres: np.ndarray, std: float, rare_weight: float, dtype) -> gmm.GmmParams:
@@ -80,7 +82,7 @@ def moons(noise: float, dtype) -> tuple[Callable, Callable]:
     return sample, log_prob
 
 
-def digits(dim: int, dtype) -> tuple[Callable, np.ndarray]:
+def digits(dim: int, dtype) -> tuple[Callable, np.ndarray, np.ndarray]:
     """scikit-learn's handwritten digits (shipped with the package, 1797 images of 8 x 8),
     standardised and projected by PCA to `dim` dimensions; a fixed 20% is held out. Real draws
     are rows of the training split, with replacement."""
@@ -97,7 +99,17 @@ def digits(dim: int, dtype) -> tuple[Callable, np.ndarray]:
     def sample(key, n):
         return train[jax.random.randint(key, (n,), 0, train.shape[0])]
 
-    return sample, test.astype(dtype)
+    return sample, test.astype(dtype), z[order[held_out:]]
+
+
+def mixture_moments(params: gmm.GmmParams) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of a mixture: sum w_k mu_k and sum w_k (Sigma_k + mu_k mu_k^T) - mu mu^T."""
+    w = np.exp(np.asarray(params.log_weights, np.float64))
+    mu = np.asarray(params.means, np.float64)
+    chol = np.asarray(params.chols, np.float64)
+    mean = w @ mu
+    second = np.einsum("k,kij->ij", w, chol @ np.swapaxes(chol, 1, 2) + mu[:, :, None] * mu[:, None, :])
+    return mean, second - np.outer(mean, mean)
 
 
 def make_data(config: Config) -> RealData:
@@ -105,10 +117,13 @@ def make_data(config: Config) -> RealData:
     if cfg.name == "moons":
         sample, log_prob = moons(cfg.scale, dtype)
         test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
-        return RealData(cfg.name, 2, sample, test, log_prob, None, None)
+        t = np.linspace(0.0, np.pi, 512)
+        nodes = np.concatenate([np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)])
+        cov = np.cov(nodes.T, ddof=0) + cfg.scale**2 * np.eye(2)
+        return RealData(cfg.name, 2, sample, test, log_prob, None, None, nodes.mean(0), cov)
     if cfg.name == "digits":
-        sample, test = digits(cfg.dim, dtype)
-        return RealData(cfg.name, cfg.dim, sample, test, None, None, None)
+        sample, test, train = digits(cfg.dim, dtype)
+        return RealData(cfg.name, cfg.dim, sample, test, None, None, None, train.mean(0), np.cov(train.T, ddof=0).reshape(cfg.dim, cfg.dim))
     if cfg.name == "gaussian":
         params = mixture_params(np.zeros((1, cfg.dim)), cfg.scale, 1.0, dtype)
         centres = None
@@ -122,7 +137,8 @@ def make_data(config: Config) -> RealData:
         return gmm.sample(key, params, n)
 
     test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
-    return RealData(cfg.name, cfg.dim, sample, test, lambda x: gmm.log_prob(params, x), centres, params)
+    mean, cov = mixture_moments(params)
+    return RealData(cfg.name, cfg.dim, sample, test, lambda x: gmm.log_prob(params, x), centres, params, mean, cov)
 
 
 __all__ = ["RealData", "make_data"]

@@ -25,6 +25,7 @@ def make_family(config: Config, data=None) -> Family:
             estimator=config.model.estimator,
             backend=config.model.backend,
             dtype=dtype,
+            data=data,
         )
     if config.model.name == "gmm":
         m = config.model

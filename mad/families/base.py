@@ -32,7 +32,8 @@ class Family(NamedTuple):
     """fit(key, frame, stats): refit on stats expressed in the frame of `frame` (the previous model,
     also the warm start of iterative fits); key for randomised initialisations."""
     draw: Callable[[jax.Array, Params, int, jax.Array], jax.Array]
-    """draw(key, params, n, lam): n points in the data frame (for loops that keep points)."""
+    """draw(key, params, n, lam): n points in the data frame (for loops that keep points);
+    params=None draws real points."""
     summarize: Callable[..., Stats]
     """summarize(points, mask=None): equal-weight summary of data-frame points (of the masked rows)."""
     exact_pooling: bool = True

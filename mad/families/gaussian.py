@@ -206,21 +206,42 @@ def log_prob(params: GaussianParams, x: Float[Array, " d"]) -> Float[Array, ""]:
 # ----------------------------------------------------------------------------- the family
 
 
-def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: str, dtype) -> Family:
-    """The Gaussian family with its static settings closed over, against N(0, scale^2 I_dim)."""
-    reference = standard(dim, scale, dtype)
+def from_moments(mean, cov, dtype) -> GaussianParams:
+    """The Gaussian with this mean and covariance, in the family's factorised form."""
+    chol = jnp.linalg.cholesky(jnp.asarray(cov, dtype))
+    diag = jnp.diagonal(chol)
+    return GaussianParams(jnp.asarray(mean, dtype), jnp.log(diag), chol / diag[None, :])
+
+
+def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: str, dtype, data=None) -> Family:
+    """The Gaussian family with its static settings closed over.
+
+    Against data=gaussian the real distribution is N(0, scale^2 I_dim) and real data can be drawn
+    in law (suffstats). Against other data (a mad.data.RealData) real points are drawn from it and
+    the reference is its moment-matched Gaussian: the best a Gaussian can do (expressivity error).
+    """
+    gaussian_data = data is None or data.name == "gaussian"
+    reference = standard(dim, scale, dtype) if gaussian_data else from_moments(data.mean, data.cov, dtype)
 
     def draw_standard(key, n, lam):
         return standard_moments(key, n, lam, dim=dim, covariance=covariance, backend=backend, dtype=dtype)
 
+    def draw_real(key, n):
+        return sample(key, reference, n) if gaussian_data else data.sample(key, n)
+
+    def real(key, n):
+        if gaussian_data:
+            return out_of_frame(reference, draw_standard(key, n, 1.0))
+        return moments_of_points(data.sample(key, n))
+
     return Family(
         reference=reference,
-        real=lambda key, n: out_of_frame(reference, draw_standard(key, n, 1.0)),
+        real=real,
         synthetic=lambda key, params, n, lam: draw_standard(key, n, lam),
         into_frame=into_frame,
         out_of_frame=out_of_frame,
         merge=merge,
         fit=lambda key, frame, m: fit(frame, m, covariance=covariance, estimator=estimator),
-        draw=sample,
+        draw=lambda key, params, n, lam: draw_real(key, n) if params is None else sample(key, params, n, lam),
         summarize=moments_of_points,
     )

@@ -71,7 +71,7 @@ def _point_pool_loop(family: Family, cfg: LoopConfig, generations: int, *, fit_a
 
     def init(key: jax.Array, knobs: Knobs) -> PointPoolState:
         k_real, k_fit = jax.random.split(key)
-        real = family.draw(k_real, family.reference, n_init, 1.0)
+        real = family.draw(k_real, None, n_init, 1.0)
         points = jnp.zeros((capacity, real.shape[1]), real.dtype).at[:n_init].set(real)
         size = jnp.asarray(n_init, jnp.int32)
         return PointPoolState(pool_fit(k_fit, family.reference, points, size), points, size)

@@ -38,7 +38,8 @@ SAMPLE_DOCS = {
 
 def make_metrics(config: Config, family: Family, data) -> Metrics:
     if config.model.name == "gaussian":
-        diagonal = config.model.covariance != "full" or config.data.dim == 1
+        # Diagonal shortcuts need both factors diagonal: a diag / iso model against N(0, s^2 I).
+        diagonal = (config.model.covariance != "full" and config.data.name == "gaussian") or config.data.dim == 1
 
         def compare(params):
             return gaussian.compare(family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)

@@ -13,7 +13,7 @@ from mad.theory import gaussian
 
 
 def predict(config: Config) -> dict[str, np.ndarray]:
-    if config.model.name == "gaussian":
+    if config.model.name == "gaussian":  # a Gaussian fitted to any data
         return gaussian.predict(config)
     return {}
 

@@ -67,7 +67,7 @@ class ModelConfig:
     covariance: str = "full"
     estimator: str = "mle"
     backend: str = "samples"
-    components: int = 4
+    components: Optional[int] = None  # None: the data's number of modes (8 without modes)
     em_iters: int = 30
     tol: float = 1e-3
     reg: float = 1e-6
@@ -273,11 +273,24 @@ def validate(config: Config) -> Config:
     return config
 
 
+# Modes of the mixture data sets, and the component count used for data without modes.
+DATA_MODES = {"gmm_ring": 8, "gmm_grid": 25}
+DEFAULT_COMPONENTS = 8
+
+
+def components_of(config: Config) -> int:
+    """model.components, or the data's number of modes when it is null."""
+    if config.model.components is not None:
+        return config.model.components
+    return DATA_MODES.get(config.data.name, DEFAULT_COMPONENTS)
+
+
 def _validate_gmm(config: Config) -> None:
     data, model, metrics = config.data, config.model, config.metrics
     _choice("model.covariance", model.covariance, ("full", "diag"))
     _choice("model.init", model.init, INITS)
-    _integer("model.components", model.components, 1)
+    if model.components is not None:
+        _integer("model.components", model.components, 1)
     _integer("model.em_iters", model.em_iters, 1)
     if not model.reg >= 0:
         raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
@@ -292,9 +305,10 @@ def _validate_gmm(config: Config) -> None:
     _integer("data.n_test", data.n_test, metrics.k + 1)
     _integer("metrics.samples", metrics.samples, metrics.k + 1)
     _integer("metrics.k", metrics.k, 1)
+    k = components_of(config)
     for key, size in _fit_sizes(config.loop).items():
-        if size < model.components:
-            raise ConfigError(f"{key}={size} is too small: EM with model.components={model.components} needs as many points")
+        if size < k:
+            raise ConfigError(f"{key}={size} is too small: EM with model.components={k} needs as many points")
 
 
 # --------------------------------------------------------------------------------------------

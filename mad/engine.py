@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig
+from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig, components_of
 from mad.data import make_data
 from mad.families import make_family
 from mad.loops import Knobs, make_loop
@@ -126,7 +126,7 @@ def lane_bytes(program: Program) -> int:
     if program.model.backend == "samples":
         points = 3 * max(loop.n_syn + loop.n_real, loop.init_size)  # draws, scaled copy, centred copy
     if program.model.name != "gaussian":
-        points = 3 * (max(loop.n_syn + loop.n_real, loop.init_size) * program.model.components)
+        points = 3 * (max(loop.n_syn + loop.n_real, loop.init_size) * components_of(program.config()))
         m, n_test = program.metrics.samples, program.data.n_test
         points += 3 * m * (m + n_test) // max(dim, 1)  # pairwise distances of the sample metrics
     if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and program.model.name != "gaussian"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from mad.config import Config
+from mad.config import Config, components_of
 from mad.families import gaussian, gmm
 from mad.families.base import Family
 
@@ -30,7 +30,7 @@ def make_family(config: Config, data=None) -> Family:
     if config.model.name == "gmm":
         m = config.model
         return gmm.family(
-            data=data, components=m.components, em_iters=m.em_iters, tol=m.tol, reg=m.reg,
+            data=data, components=components_of(config), em_iters=m.em_iters, tol=m.tol, reg=m.reg,
             init=m.init, warm_start=m.warm_start, covariance=m.covariance, keep=config.loop.keep,
         )  # fmt: skip
     raise ValueError(f"unknown model.name {config.model.name!r}")

@@ -76,7 +76,9 @@ def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
     ax.set_xlabel("generation")
     ax.set_ylabel(metric)
     what = "fraction of loops" if metric == "collapsed" else "median and q05-q95 over loops"
-    ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}; dashed: closed-form expectation", fontsize=9)
+    if theory in ds:
+        what += "; dashed: closed-form expectation"
+    ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2 if len(points) > 6 else 1, loc="best")
     fig.tight_layout()
@@ -102,7 +104,7 @@ def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
         ax.set_yscale("log")
     ax.set_xlabel(axis)
     ax.set_ylabel(f"{metric} at generation {int(ds.generation.values[-1])}")
-    ax.set_title(f"{metric} after the last generation: mean +- 2 sem; dashed: closed form", fontsize=9)
+    ax.set_title(f"{metric} after the last generation: mean +- 2 sem" + ("; dashed: closed form" if theory in ds else ""), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

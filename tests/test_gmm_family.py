@@ -100,3 +100,23 @@ def test_sampling_follows_the_mixture():
     tight = np.asarray(gmm.sample(jax.random.key(6), params._replace(log_weights=jnp.log(jnp.array([1.0, 1e-30, 1e-30]))), 20000, lam=0.25))
     # 5% is 5 standard errors of a variance from 20000 draws (sqrt(2 / 20000) = 1%)
     np.testing.assert_allclose(np.diag(np.cov(tight.T)), 0.25 * np.diag(sk.covariances_[0]), rtol=0.05)
+
+
+def test_warm_start_continues_from_the_previous_fit():
+    from mad.config import Config, DataConfig
+    from mad.data import make_data
+
+    data = make_data(Config(data=DataConfig(name="gmm_ring", dim=2, scale=0.1)))
+    stats = gmm.points(data.sample(jax.random.key(0), 400))
+    previous = gmm.initialise(jax.random.key(9), stats, 8, method="random", reg=1e-6, covariance="full")
+    settings = dict(data=data, components=8, em_iters=2, tol=0.0, reg=1e-6, init="kmeans++", covariance="full")
+    key = jax.random.key(1)
+    warm = gmm.family(warm_start=True, **settings).fit(key, previous, stats)
+    cold = gmm.family(warm_start=False, **settings).fit(key, previous, stats)
+    from_previous = gmm.em(stats, previous, iters=2, tol=0.0, reg=1e-6, covariance="full").params
+    fresh = gmm.em(stats, gmm.initialise(key, stats, 8, method="kmeans++", reg=1e-6, covariance="full"), iters=2, tol=0.0, reg=1e-6, covariance="full").params
+    np.testing.assert_allclose(warm.means, from_previous.means, rtol=1e-12)
+    np.testing.assert_allclose(cold.means, fresh.means, rtol=1e-12)
+    # the first fit of a loop has no previous model (frame None): it always starts afresh
+    first = gmm.family(warm_start=True, **settings).fit(key, None, stats)
+    np.testing.assert_allclose(first.means, fresh.means, rtol=1e-12)

@@ -4,12 +4,10 @@ import shutil
 import subprocess
 import tempfile
 
-import numpy as np
 import pytest
 
 import mad
 from mad.config import Config, WandbConfig
-from mad.report import build
 from mad.report.figures import write_figures
 from mad.results import write_netcdf
 from mad.tracking import log_sweep

@@ -62,3 +62,12 @@ def test_identical_sets_score_perfectly():
     got = samples.sample_metrics(samples.RealSide(real, 3, None, 1.0), jnp.asarray(real), lambda x: -jnp.sum(x**2, 1), mode_share=0.25)
     assert float(got["precision"]) == float(got["recall"]) == float(got["coverage"]) == 1.0
     assert float(got["nll_test"]) == pytest.approx(np.mean(np.sum(real**2, 1)))
+
+
+def test_kth_neighbour_radius_counts_ties():
+    # duplicated points (an empirical distribution's draws repeat) against scikit-learn
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(100, 2))
+    points = np.concatenate([base[:40], base[:40], base[:40], base[40:]])
+    want = NearestNeighbors(n_neighbors=6).fit(points).kneighbors(points)[0][:, 5] ** 2
+    np.testing.assert_allclose(samples._kth_radius_sq(jnp.asarray(points), 5), want, atol=1e-12)

@@ -20,6 +20,7 @@ SMALL = Config(
     progress=False,
 )
 SAMPLE_METRICS = {"precision", "recall", "density", "coverage", "mmd", "modes_covered", "nll_test", "weight_entropy"}
+SAMPLE_METRICS |= {"trace_ratio", "mean_sq_drift"}  # the mixture's overall moments against the data's
 
 
 # replace runs in the lam and keep tests below; augment shares fresh's merge of real and synthetic
@@ -89,3 +90,22 @@ def test_non_mixture_data_run_end_to_end(name, dim):
 def test_keep_is_for_mixtures():
     with pytest.raises(ConfigError, match=r"loop\.keep=0\.5 \(cherry-picking\) needs model=gmm"):
         mad.simulate(Config(loop=LoopConfig(keep=0.5)))
+
+
+@pytest.mark.parametrize("name", ["gaussian", "gmm_ring"])
+def test_one_component_follows_the_gaussian_theory(name):
+    """K = 1 without a covariance floor is the Gaussian MLE: its moments follow the recursions."""
+    config = Config(
+        data=DataConfig(name=name, dim=2, scale=0.5 if name == "gaussian" else 0.1, n_test=60),
+        model=ModelConfig(name="gmm", components=1, reg=0.0, em_iters=2),
+        metrics=MetricsConfig(samples=16),
+        loop=LoopConfig(n_syn=40),
+        loops=2048,
+        generations=5,
+        precision="float64",
+        progress=False,
+    )
+    ds = mad.simulate(config)
+    for metric in ("trace_ratio", "mean_sq_drift"):
+        mean, sem = ds[metric].sel(stat="mean").values[1:], ds[metric].sel(stat="sem").values[1:]
+        assert np.all(np.abs(mean - ds[f"{metric}_theory"].values[1:]) <= 5 * sem), metric

@@ -190,6 +190,15 @@ def sample_kept(key: jax.Array, params: GmmParams, n: int, lam=1.0, keep: float 
     return drawn[rows]
 
 
+def moments(params: GmmParams) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
+    """Overall mean and covariance: sum w_k mu_k and sum w_k (Sigma_k + mu_k mu_k^T) - mu mu^T."""
+    w = jnp.exp(params.log_weights)
+    mean = w @ params.means
+    covs = params.chols @ jnp.swapaxes(params.chols, 1, 2)
+    second = jnp.einsum("k,kij->ij", w, covs + params.means[:, :, None] * params.means[:, None, :])
+    return mean, second - jnp.outer(mean, mean)
+
+
 def weight_entropy(params: GmmParams) -> Float[Array, ""]:
     """Entropy of the mixture weights (log K for equal weights, 0 for one component)."""
     p = jnp.exp(params.log_weights)

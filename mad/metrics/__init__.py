@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple
 
 
 import jax.numpy as jnp
+import numpy as np
 
 from mad.config import Config
 from mad.families import gmm
@@ -33,6 +34,8 @@ SAMPLE_DOCS = {
     "mmd": "squared MMD to the held-out real data (RBF kernel, median bandwidth)",
     "modes_covered": "true modes holding at least mode_share / M of the model's draws",
     "weight_entropy": "entropy of the mixture weights",
+    "trace_ratio": "total variance ratio of the mixture to the data, tr Sigma_t / tr Sigma_0",
+    "mean_sq_drift": "squared distance of the mixture's mean from the data's mean",
 }
 
 
@@ -49,9 +52,15 @@ def make_metrics(config: Config, family: Family, data) -> Metrics:
         m, share = config.metrics.samples, config.metrics.mode_share
         real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
 
+        data_mean = jnp.asarray(data.mean, jnp.dtype(config.precision))
+        data_trace = float(np.trace(data.cov))
+
+        def spread(mean, cov):  # the mixture's overall moments against the data's exact ones
+            return {"trace_ratio": jnp.trace(cov) / data_trace, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2)}
+
         def model(key, params):
             out = samples.sample_metrics(real_side, gmm.sample(key, params, m), lambda x: gmm.log_prob(params, x), mode_share=share)
-            return {**out, "weight_entropy": gmm.weight_entropy(params)}
+            return {**out, "weight_entropy": gmm.weight_entropy(params), **spread(*gmm.moments(params))}
 
         def real(key):
             out = samples.sample_metrics(real_side, data.sample(key, m), data.log_prob, mode_share=share)
@@ -59,7 +68,7 @@ def make_metrics(config: Config, family: Family, data) -> Metrics:
             if data.log_prob is None:  # an empirical distribution has no density to score
                 out["nll_test"] = jnp.asarray(jnp.nan, dtype)
             entropy = gmm.weight_entropy(data.mixture) if data.mixture is not None else jnp.asarray(jnp.nan, dtype)
-            return {**out, "weight_entropy": entropy}
+            return {**out, "weight_entropy": entropy, **spread(data_mean, jnp.asarray(data.cov, dtype))}
 
         return Metrics(model, real)
     raise ValueError(f"no metrics for model.name {config.model.name!r}")

@@ -122,16 +122,17 @@ def kernel(program: Program) -> Callable:
 def lane_bytes(program: Program) -> int:
     """Rough device memory of one loop's working data in one generation."""
     loop, dim, item = program.loop, program.data.dim, program.dtype.itemsize
-    points = 0
+    fit_points = max(loop.n_syn + loop.n_real, loop.init_size)
+    floats = 4 * dim * dim + 16 * (program.generations + 1)  # parameters and metric outputs
     if program.model.backend == "samples":
-        points = 3 * max(loop.n_syn + loop.n_real, loop.init_size)  # draws, scaled copy, centred copy
+        floats += 3 * fit_points * dim  # draws, scaled copy, centred copy
     if program.model.name != "gaussian":
-        points = 3 * (max(loop.n_syn + loop.n_real, loop.init_size) * components_of(program.config()))
-        m, n_test = program.metrics.samples, program.data.n_test
-        points += 3 * m * (m + n_test) // max(dim, 1)  # pairwise distances of the sample metrics
+        floats += 3 * fit_points * components_of(program.config())  # EM responsibilities
+        m = program.metrics.samples
+        floats += 3 * m * (m + program.data.n_test)  # pairwise distances of the sample metrics
     if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and program.model.name != "gaussian"):
-        points += loop.init_size + (program.generations - 1) * loop.n_syn
-    return (points * dim + 4 * dim * dim) * item + 16 * 4 * (program.generations + 1)
+        floats += (loop.init_size + (program.generations - 1) * loop.n_syn) * dim  # the point pool
+    return floats * item
 
 
 def loops_per_call(program: Program, points: int, chunk: int) -> int:

@@ -9,6 +9,7 @@ import pytest
 import mad
 from mad.config import Config, ConfigError, DataConfig, LoopConfig, MetricsConfig, ModelConfig
 from mad.grid import load_option
+from theory_checks import assert_on_theory
 
 SMALL = Config(
     data=DataConfig(name="gmm_ring", dim=2, scale=0.1, n_test=300),
@@ -106,7 +107,4 @@ def test_one_component_follows_the_gaussian_theory(name):
         precision="float64",
         progress=False,
     )
-    ds = mad.simulate(config)
-    for metric in ("trace_ratio", "mean_sq_drift"):
-        mean, sem = ds[metric].sel(stat="mean").values[1:], ds[metric].sel(stat="sem").values[1:]
-        assert np.all(np.abs(mean - ds[f"{metric}_theory"].values[1:]) <= 5 * sem), metric
+    assert_on_theory(mad.simulate(config))

@@ -25,6 +25,7 @@ import numpy as np
 
 from mad.config import Config, DataConfig, LoopConfig, ModelConfig
 from mad.data import make_data
+from mad.engine import Program, lane_block
 from mad.families import make_family
 from mad.loops import Knobs, make_loop
 
@@ -54,7 +55,9 @@ def mad_loop_seconds(loops: int) -> tuple[float, float]:
 
         return jax.lax.scan(body, state, jnp.arange(2, GENERATIONS + 1))[1]
 
-    fn = jax.jit(jax.vmap(trajectory))
+    # Blocks of lanes as the engine runs them on this backend (mad.engine.lane_block).
+    block = lane_block(Program.of(CONFIG))
+    fn = jax.jit(lambda keys: jax.lax.map(trajectory, keys, batch_size=block) if block else jax.vmap(trajectory)(keys))
     keys = jax.random.split(jax.random.key(0), loops)
     start = time.perf_counter()
     fn.lower(keys).compile()

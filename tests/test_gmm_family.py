@@ -120,3 +120,30 @@ def test_warm_start_continues_from_the_previous_fit():
     # the first fit of a loop has no previous model (frame None): it always starts afresh
     first = gmm.family(warm_start=True, **settings).fit(key, None, stats)
     np.testing.assert_allclose(first.means, fresh.means, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [3, gmm.UNROLL_DIM + 2])  # the written-out and the matrix forms
+@pytest.mark.parametrize("covariance", ["full", "diag"])
+def test_density_and_m_step_against_scipy_and_numpy(dim, covariance):
+    rng = np.random.default_rng(dim)
+    k, n = 3, 50
+    x = rng.normal(size=(n, dim)) * 2
+    means = rng.normal(size=(k, dim))
+    a = rng.normal(size=(k, dim, dim))
+    covs = a @ np.swapaxes(a, 1, 2) + 0.5 * np.eye(dim)
+    params = gmm.GmmParams(jnp.log(jnp.full(k, 1.0 / k)), jnp.asarray(means), jnp.linalg.cholesky(jnp.asarray(covs)))
+    expected = np.stack([stats.multivariate_normal(means[j], covs[j]).logpdf(x) for j in range(k)], axis=1)
+    np.testing.assert_allclose(gmm.component_log_prob(params, jnp.asarray(x)), expected, rtol=1e-10)
+
+    resp = rng.dirichlet(np.ones(k), size=n)
+    w = rng.uniform(size=n)
+    w /= w.sum()
+    fit = gmm.m_step(jnp.asarray(x), jnp.asarray(w), jnp.asarray(resp), reg=1e-3, covariance=covariance, previous=params)
+    for j in range(k):
+        r = resp[:, j] * w
+        mean = r @ x / r.sum()
+        cov = np.cov(x.T, aweights=r, bias=True)
+        cov = (cov if covariance == "full" else np.diag(np.diag(cov))) + 1e-3 * np.eye(dim)
+        np.testing.assert_allclose(fit.means[j], mean, rtol=1e-9)
+        np.testing.assert_allclose(fit.chols[j] @ fit.chols[j].T, cov, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.exp(fit.log_weights), (resp * w[:, None]).sum(0), rtol=1e-9)

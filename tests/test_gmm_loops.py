@@ -108,3 +108,22 @@ def test_one_component_follows_the_gaussian_theory(name):
         progress=False,
     )
     assert_on_theory(mad.simulate(config))
+
+
+def test_lane_blocks_do_not_change_a_loop(monkeypatch):
+    # On CPU the engine runs mixtures in blocks of lanes (lax.map over vmapped blocks); a loop's
+    # trajectory must not depend on the block it falls in or on the chunk (to float64 rounding).
+    from mad import engine
+
+    config = dataclasses.replace(
+        SMALL, loops=13, generations=2, precision="float64", chunk=64, model=dataclasses.replace(SMALL.model, em_iters=5)
+    )
+    whole = mad.run(config, keep_loops=True).loops  # 13 lanes < one block: a single vmap
+    monkeypatch.setattr(engine, "CPU_LANE_BLOCK", 3)
+    engine.kernel.cache_clear()
+    try:
+        blocked = mad.run(dataclasses.replace(config, chunk=8), keep_loops=True).loops  # 8 per call, blocks 3 + 3 + 2
+    finally:
+        engine.kernel.cache_clear()
+    for name in ("recall", "nll_test", "trace_ratio"):
+        np.testing.assert_allclose(blocked[name], whole[name], rtol=1e-10, atol=1e-12)

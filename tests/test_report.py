@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -33,7 +34,7 @@ def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
 
 
 def test_report_renders_in_chromium_with_every_image(run_dir):
-    subprocess.run(["python", "-m", "mad.report", str(run_dir)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "mad.report", str(run_dir)], check=True, capture_output=True)
     page = (run_dir / "report.html").read_text()
     assert page.count("<img ") == len(list((run_dir / "figures").glob("*.png"))) > 0
     assert "closed form" in page and "lam=0.7" in page
@@ -52,7 +53,7 @@ def test_report_renders_in_chromium_with_every_image(run_dir):
 
 
 def test_report_command_rejects_a_folder_without_results(tmp_path):
-    proc = subprocess.run(["python", "-m", "mad.report", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "mad.report", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "results.nc" in proc.stderr
 
 

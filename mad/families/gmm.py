@@ -48,47 +48,76 @@ def points(x: Float[Array, "n d"]) -> Points:
     return Points(x, jnp.full(n, 1.0 / n, x.dtype))
 
 
-def component_log_prob(params: GmmParams, x: Float[Array, "n d"]) -> Float[Array, "n k"]:
-    """log N(x_i; mean_k, Sigma_k) for every point and component.
+# Up to this dimension the per-point algebra is written out coordinate by coordinate: XLA fuses
+# it into one pass over the (k, n) grid, where batched d x d matrix products of tiny d would each
+# be a separate, slow library call under vmap. Above it, matrix products are the faster form.
+UNROLL_DIM = 8
 
-    As scikit-learn does, each component's Cholesky factor is inverted once (k small solves) and
-    the points are whitened by matrix products: batched triangular solves against all n points
-    are far slower on CPUs.
-    """
-    dim = x.shape[-1]
-    eye = jnp.eye(dim, dtype=x.dtype)
-    inv_chols = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(params.chols)  # (k, d, d)
-    shifted = x @ jnp.swapaxes(inv_chols, 1, 2)  # (k, n, d): L_k^{-1} x_i
-    centres = jnp.einsum("kij,kj->ki", inv_chols, params.means)  # L_k^{-1} mu_k
-    sq = jnp.sum((shifted - centres[:, None, :]) ** 2, axis=-1)  # (k, n)
+
+def _mahalanobis_sq(chols, means, xt):
+    """||L_k^{-1} (x_i - mu_k)||^2 as a (k, n) array; xt is the (d, n) transposed sample."""
+    dim = xt.shape[0]
+    if dim <= UNROLL_DIM:
+        # Forward substitution, coordinate by coordinate, over the whole (k, n) grid at once.
+        zs, sq = [], 0.0
+        for i in range(dim):
+            r = xt[i][None, :] - means[:, i][:, None]
+            for j in range(i):
+                r = r - chols[:, i, j][:, None] * zs[j]
+            zs.append(r / chols[:, i, i][:, None])
+            sq = sq + zs[-1] ** 2
+        return sq
+    # As scikit-learn does: invert each factor once (k small solves), whiten by matrix products.
+    eye = jnp.eye(dim, dtype=xt.dtype)
+    inv_chols = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(chols)  # (k, d, d)
+    shifted = jnp.einsum("kij,jn->kin", inv_chols, xt) - jnp.einsum("kij,kj->ki", inv_chols, means)[:, :, None]
+    return jnp.sum(shifted**2, axis=1)
+
+
+def _component_log_prob_t(params: GmmParams, xt) -> Float[Array, "k n"]:
+    dim = xt.shape[0]
     log_det = jnp.sum(jnp.log(jnp.diagonal(params.chols, axis1=1, axis2=2)), axis=1)
-    return (-0.5 * sq - log_det[:, None] - 0.5 * dim * jnp.log(2 * jnp.pi)).T
+    return -0.5 * _mahalanobis_sq(params.chols, params.means, xt) - log_det[:, None] - 0.5 * dim * jnp.log(2 * jnp.pi)
+
+
+def component_log_prob(params: GmmParams, x: Float[Array, "n d"]) -> Float[Array, "n k"]:
+    """log N(x_i; mean_k, Sigma_k) for every point and component."""
+    return _component_log_prob_t(params, x.T).T
 
 
 def log_prob(params: GmmParams, x: Float[Array, "n d"]) -> Float[Array, " n"]:
     """log density of the mixture at each row of x."""
-    return logsumexp(component_log_prob(params, x) + params.log_weights[None, :], axis=1)
+    return logsumexp(_component_log_prob_t(params, x.T) + params.log_weights[:, None], axis=0)
 
 
-def m_step(x, w, resp, *, reg: float, covariance: str, previous: GmmParams) -> GmmParams:
-    """Weighted moments of each component plus `reg` on the diagonal (scikit-learn's M-step)."""
-    dim = x.shape[1]
-    weighted = resp * w[:, None]  # (n, k)
-    nk = jnp.sum(weighted, axis=0) + 10 * jnp.finfo(x.dtype).eps * jnp.sum(w) / w.shape[0]
-    means = (weighted.T @ x) / nk[:, None]
-    if covariance == "full":
-        diff = x[None, :, :] - means[:, None, :]  # (k, n, d)
-        covs = jnp.einsum("nk,kni,knj->kij", weighted, diff, diff) / nk[:, None, None]
+def _m_step_t(xt, weighted, *, reg: float, covariance: str, previous: GmmParams, total) -> GmmParams:
+    """M-step from (k, n) weighted responsibilities and the (d, n) sample."""
+    dim = xt.shape[0]
+    nk = jnp.sum(weighted, axis=1) + 10 * jnp.finfo(xt.dtype).eps * total / xt.shape[1]
+    means = jnp.sum(weighted[None] * xt[:, None, :], axis=2).T / nk[:, None]  # a fused reduction, not a matmul
+    # Two-pass (centred) second moments: collapse makes components tight far from the origin,
+    # where E[x x^T] - mu mu^T would cancel catastrophically.
+    centred = xt[:, None, :] - means.T[:, :, None]  # (d, k, n)
+    if covariance == "full" and dim <= UNROLL_DIM:
+        cols = [[jnp.sum(weighted * centred[i] * centred[j], axis=1) for j in range(i + 1)] for i in range(dim)]
+        covs = jnp.stack([jnp.stack([cols[max(i, j)][min(i, j)] for j in range(dim)], -1) for i in range(dim)], -2)
+    elif covariance == "full":
+        covs = jnp.einsum("kn,ikn,jkn->kij", weighted, centred, centred)
     else:
-        second = (weighted.T @ (x * x)) / nk[:, None]
-        covs = jax.vmap(jnp.diag)(second - means**2)
-    covs = covs + reg * jnp.eye(dim, dtype=x.dtype)[None]
+        covs = jax.vmap(jnp.diag)(jnp.sum(weighted[None] * centred**2, axis=2).T)
+    covs = covs / nk[:, None, None] + reg * jnp.eye(dim, dtype=xt.dtype)[None]
     chols = jnp.linalg.cholesky(covs)
-    alive = nk > EMPTY * jnp.sum(w)
+    alive = nk > EMPTY * total
     means = jnp.where(alive[:, None], means, previous.means)
     chols = jnp.where(alive[:, None, None], chols, previous.chols)
     log_weights = jnp.log(nk) - jnp.log(jnp.sum(nk))
     return GmmParams(log_weights, means, chols)
+
+
+def m_step(x, w, resp, *, reg: float, covariance: str, previous: GmmParams) -> GmmParams:
+    """Weighted moments of each component plus `reg` on the diagonal (scikit-learn's M-step);
+    resp is (n, k)."""
+    return _m_step_t(x.T, resp.T * w[None, :], reg=reg, covariance=covariance, previous=previous, total=jnp.sum(w))
 
 
 class EmResult(NamedTuple):
@@ -107,13 +136,15 @@ def em(data: Points, init: GmmParams, *, iters: int, tol: float, reg: float, cov
     result is that of exactly `iters` masked iterations, without the ones that change nothing.
     """
 
+    xt, total = data.x.T, jnp.sum(data.w)
+
     def step(state):
         params, lower, done, count, i = state
-        log_joint = component_log_prob(params, data.x) + params.log_weights[None, :]
-        log_norm = logsumexp(log_joint, axis=1)
-        new_lower = jnp.sum(data.w * log_norm) / jnp.sum(data.w)
-        resp = jnp.exp(log_joint - log_norm[:, None])
-        updated = m_step(data.x, data.w, resp, reg=reg, covariance=covariance, previous=params)
+        log_joint = _component_log_prob_t(params, xt) + params.log_weights[:, None]  # (k, n)
+        log_norm = logsumexp(log_joint, axis=0)
+        new_lower = jnp.sum(data.w * log_norm) / total
+        weighted = jnp.exp(log_joint - log_norm[None, :]) * data.w[None, :]
+        updated = _m_step_t(xt, weighted, reg=reg, covariance=covariance, previous=params, total=total)
         params = jax.tree.map(lambda new, old: jnp.where(done, old, new), updated, params)
         count = count + (~done).astype(count.dtype)
         lower_out = jnp.where(done, lower, new_lower)

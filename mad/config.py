@@ -21,9 +21,21 @@ BACKENDS = ("samples", "suffstats")
 LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
 PRECISIONS = ("float32", "float64")
 WANDB_MODES = ("offline", "online", "disabled")
-DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits")
-MODELS = ("gaussian", "gmm")
+CONTINUOUS_DATA = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits")
+DATASETS = CONTINUOUS_DATA + ("zipf", "words", "poisson", "regression")
+MODELS = ("gaussian", "gmm", "kde", "flow", "categorical", "poisson", "linreg")
 INITS = ("kmeans++", "random")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+# The data each model family can be fitted to, and the loops it runs in.
+MODEL_DATA = {
+    "gaussian": CONTINUOUS_DATA, "gmm": CONTINUOUS_DATA, "kde": CONTINUOUS_DATA, "flow": CONTINUOUS_DATA,
+    "categorical": ("zipf", "words"), "poisson": ("poisson",), "linreg": ("regression",),
+}  # fmt: skip
+MODEL_LOOPS = {
+    "categorical": ("replace", "augment", "fresh", "accumulate"),
+    "poisson": ("replace", "augment", "fresh", "accumulate"),
+    "linreg": ("replace", "accumulate"),
+}
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
 GROUPS = ("data", "model", "loop")
@@ -44,6 +56,10 @@ class DataConfig:
     modes have relative weight `rare_weight`. moons (dim 2): two half circles with noise `scale`.
     digits: scikit-learn's handwritten digits, PCA to `dim`, 20% held out. `n_test` held-out
     points score the models (digits: its held-out split).
+    Discrete data: zipf (p_i proportional to i^-exponent over `vocab` symbols), words (the `vocab`
+    most common English words with their frequencies from the wordfreq package), poisson
+    (Poisson counts of rate `rate`). regression: a fixed Gaussian design of loop.n_syn rows and
+    `dim` columns, labels x.w* + N(0, scale^2).
     """
 
     name: str = "gaussian"
@@ -52,6 +68,9 @@ class DataConfig:
     spread: float = 2.0
     rare_weight: float = 1.0
     n_test: int = 1000
+    vocab: int = 1000
+    exponent: float = 1.1
+    rate: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,11 @@ class ModelConfig:
     gaussian: `covariance`, `estimator`, `backend`. gmm: `components` (K), `covariance` (full or
     diag), EM with `em_iters` iterations stopping at `tol`, covariance floor `reg`, `init`
     (kmeans++ or random) and `warm_start` (start from the previous generation's fit).
+    kde: Gaussian kernels of `bandwidth` (null: Scott's rule, refitted each generation).
+    flow: RealNVP with `layers` affine couplings of `hidden` units, trained `steps` steps of
+    `optimizer` (learning rate `lr`, minibatches of `batch_size`), afresh or from the previous
+    generation's network (`warm_start`). categorical: counts plus additive smoothing `alpha`.
+    poisson: the mean count. linreg: least squares.
     """
 
     name: str = "gaussian"
@@ -73,6 +97,14 @@ class ModelConfig:
     reg: float = 1e-6
     init: str = "kmeans++"
     warm_start: bool = False
+    bandwidth: Optional[float] = None
+    alpha: float = 0.0
+    layers: int = 4
+    hidden: int = 32
+    steps: int = 200
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 128
 
 
 @dataclass(frozen=True)
@@ -202,8 +234,14 @@ def validate(config: Config) -> Config:
     _choice("model.estimator", model.estimator, ESTIMATORS)
     _choice("model.backend", model.backend, BACKENDS)
     _choice("loop.name", loop.name, LOOPS)
-    if model.name == "gmm":
-        _validate_gmm(config)
+    if data.name not in MODEL_DATA[model.name]:
+        raise ConfigError(f"data={data.name} cannot be fitted by model={model.name}; choose data from {', '.join(MODEL_DATA[model.name])}")
+    if loop.name not in MODEL_LOOPS.get(model.name, LOOPS):
+        raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(MODEL_LOOPS[model.name])}")
+    if model.name in ("gmm", "kde", "flow"):
+        _validate_points_family(config)
+    elif model.name in ("categorical", "poisson", "linreg"):
+        _validate_counting_family(config)
     elif data.name != "gaussian" and model.backend != "samples":
         raise ConfigError(f"data={data.name} is not Gaussian: model=gaussian needs model.backend=samples to draw it")
     _choice("precision", config.precision, PRECISIONS)
@@ -229,6 +267,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"loop.keep={loop.keep!r} must lie in (0, 1] (1 = keep every draw)")
     if loop.keep < 1.0 and model.name != "gmm":
         raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs model=gmm; use loop.lam for Gaussians")
+    if model.name == "poisson" and loop.lam != 1.0:
+        raise ConfigError(f"loop.lam={loop.lam} has no meaning for model=poisson (a count has no temperature); leave it 1")
 
     if loop.real_weight is not None:
         if loop.name not in ("augment", "fresh"):
@@ -264,8 +304,10 @@ def validate(config: Config) -> Config:
     elif loop.n_fit is not None:
         raise ConfigError(f"loop.n_fit is only used by loop=accumulate_subsample (got loop={loop.name})")
 
+    if model.name in ("categorical", "poisson", "linreg"):
+        return config
     # Every fit must determine its covariance: n > d points for a full covariance, n >= 2 else.
-    need = data.dim + 1 if model.covariance == "full" else 2
+    need = data.dim + 1 if model.covariance == "full" or model.name == "flow" else 2
     for key, size in _fit_sizes(loop).items():
         if size < need:
             what = f"more than data.dim={data.dim} points for a full covariance" if model.covariance == "full" else "at least 2 points"
@@ -285,17 +327,58 @@ def components_of(config: Config) -> int:
     return DATA_MODES.get(config.data.name, DEFAULT_COMPONENTS)
 
 
-def _validate_gmm(config: Config) -> None:
-    data, model, metrics = config.data, config.model, config.metrics
-    _choice("model.covariance", model.covariance, ("full", "diag"))
-    _choice("model.init", model.init, INITS)
-    if model.components is not None:
-        _integer("model.components", model.components, 1)
-    _integer("model.em_iters", model.em_iters, 1)
-    if not model.reg >= 0:
-        raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
+def _positive(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{key}={value!r} must be a finite number > 0")
+
+
+def _validate_counting_family(config: Config) -> None:
+    """categorical, poisson and linreg: sufficient statistics, no sample metrics."""
+    data, model, loop = config.data, config.model, config.loop
     if model.backend != "samples":
-        raise ConfigError("model=gmm fits points: model.backend must be samples")
+        raise ConfigError(f"model={model.name} has one backend: model.backend must be samples")
+    if model.name == "categorical":
+        _integer("data.vocab", data.vocab, 2)
+        if data.name == "zipf":
+            _positive("data.exponent", data.exponent)
+        if data.name == "words" and data.vocab > 50000:
+            raise ConfigError(f"data.vocab={data.vocab} must be <= 50000 for data=words (wordfreq's English list)")
+        if not (isinstance(model.alpha, (int, float)) and model.alpha >= 0):
+            raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 (additive smoothing; 0 = none)")
+    if model.name == "poisson":
+        _positive("data.rate", data.rate)
+    if model.name == "linreg":
+        if loop.init_size != loop.n_syn:
+            raise ConfigError(
+                f"loop.n_init={loop.init_size} must equal loop.n_syn={loop.n_syn} for model=linreg: "
+                "every generation relabels the same fixed design of n_syn rows"
+            )
+        if loop.n_syn < data.dim + 2:
+            raise ConfigError(f"loop.n_syn={loop.n_syn} must be >= data.dim + 2 = {data.dim + 2} rows for least squares")
+
+
+def _validate_points_family(config: Config) -> None:
+    """gmm, kde and flow: fitted on points, scored by the sample metrics."""
+    data, model, metrics = config.data, config.model, config.metrics
+    if model.backend != "samples":
+        raise ConfigError(f"model={model.name} fits points: model.backend must be samples")
+    if model.name == "gmm":
+        _choice("model.covariance", model.covariance, ("full", "diag"))
+        _choice("model.init", model.init, INITS)
+        if model.components is not None:
+            _integer("model.components", model.components, 1)
+        _integer("model.em_iters", model.em_iters, 1)
+        if not model.reg >= 0:
+            raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
+    if model.name == "kde" and model.bandwidth is not None:
+        _positive("model.bandwidth", model.bandwidth)
+    if model.name == "flow":
+        _integer("model.layers", model.layers, 1)
+        _integer("model.hidden", model.hidden, 1)
+        _integer("model.steps", model.steps, 1)
+        _integer("model.batch_size", model.batch_size, 1)
+        _positive("model.lr", model.lr)
+        _choice("model.optimizer", model.optimizer, OPTIMIZERS)
     if data.name in ("gmm_ring", "gmm_grid", "moons") and data.dim != 2:
         raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
     if data.name == "digits" and not 1 <= data.dim <= 64:
@@ -305,7 +388,7 @@ def _validate_gmm(config: Config) -> None:
     _integer("data.n_test", data.n_test, metrics.k + 1)
     _integer("metrics.samples", metrics.samples, metrics.k + 1)
     _integer("metrics.k", metrics.k, 1)
-    k = components_of(config)
+    k = components_of(config) if model.name == "gmm" else 1
     for key, size in _fit_sizes(config.loop).items():
         if size < k:
             raise ConfigError(f"{key}={size} is too small: EM with model.components={k} needs as many points")

@@ -22,7 +22,7 @@ import numpy as np
 
 from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig, components_of
 from mad.data import make_data
-from mad.families import make_family
+from mad.families import largest_fit, make_family
 from mad.loops import Knobs, make_loop
 from mad.metrics import make_metrics
 
@@ -141,16 +141,25 @@ def lane_block(program: Program) -> int | None:
 
 def lane_bytes(program: Program) -> int:
     """Rough device memory of one loop's working data in one generation."""
-    loop, dim, item = program.loop, program.data.dim, program.dtype.itemsize
+    config = program.config()
+    loop, model, dim, item = program.loop, program.model, program.data.dim, program.dtype.itemsize
     fit_points = max(loop.n_syn + loop.n_real, loop.init_size)
     floats = 4 * dim * dim + 16 * (program.generations + 1)  # parameters and metric outputs
-    if program.model.backend == "samples":
+    if model.name == "gaussian" and model.backend == "samples":
         floats += 3 * fit_points * dim  # draws, scaled copy, centred copy
-    if program.model.name != "gaussian":
-        floats += 3 * fit_points * components_of(program.config())  # EM responsibilities
+    if model.name in ("gmm", "kde", "flow"):
+        floats += 3 * fit_points * dim
         m = program.metrics.samples
         floats += 3 * m * (m + program.data.n_test)  # pairwise distances of the sample metrics
-    if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and program.model.name != "gaussian"):
+    if model.name == "gmm":
+        floats += 3 * fit_points * components_of(config)  # EM responsibilities
+    if model.name == "kde":
+        floats += largest_fit(config) * (dim + 1) + 2 * program.data.n_test * largest_fit(config)  # the stored sample, nll_test
+    if model.name == "flow":
+        floats += 8 * model.layers * (model.hidden * (model.hidden + 2 * dim + 4) + model.batch_size * (model.hidden + dim))
+    if model.name == "categorical":
+        floats += 4 * program.data.vocab + 2 * fit_points  # probabilities, counts, draws
+    if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and model.name in ("gmm", "kde", "flow")):
         floats += (loop.init_size + (program.generations - 1) * loop.n_syn) * dim  # the point pool
     return floats * item
 

@@ -20,6 +20,8 @@ EXPECTED = {
     "components": ({"components": 5}, "replace"),
     "em_iters": ({"em_iters": 4}, "replace"),
     "keep": ({"keep": 5}, "replace"),
+    "steps": ({"steps": 4}, "replace"),
+    "lr": ({"lr": 4}, "replace"),
 }
 
 

@@ -55,6 +55,25 @@ def no_compilation(monkeypatch):
         (Config(grid={"loop.lam": []}), r"grid axis 'loop\.lam' has no values"),
         (Config(grid={"loop": ["replace", "spiral"]}), r"loop='spiral' is not a shipped option; choose one of accumulate"),
         (Config(grid={"loop.lam": [1.0, 0.5, 0.0]}), r"loop\.lam=0\.0 must lie in \(0, 1\].*at grid point lam=0\.0"),
+        # the families beyond Gaussians
+        (Config(model=ModelConfig(name="categorical")), r"data=gaussian cannot be fitted by model=categorical; choose data from zipf, words"),
+        (Config(model=ModelConfig(name="kde"), data=DataConfig(name="zipf")), r"data=zipf cannot be fitted by model=kde"),
+        (
+            Config(model=ModelConfig(name="linreg"), data=DataConfig(name="regression"), loop=LoopConfig(name="fresh", n_real=5)),
+            r"loop=fresh is not available for model=linreg; choose one of replace, accumulate",
+        ),
+        (
+            Config(model=ModelConfig(name="linreg"), data=DataConfig(name="regression"), loop=LoopConfig(n_init=50)),
+            r"loop\.n_init=50 must equal loop\.n_syn=100 for model=linreg",
+        ),
+        (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson"), loop=LoopConfig(lam=0.5)), r"loop\.lam=0\.5 has no meaning for model=poisson"),
+        (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson", rate=0.0)), r"data\.rate=0\.0 must be a finite number > 0"),
+        (Config(model=ModelConfig(name="categorical", alpha=-1.0), data=DataConfig(name="zipf")), r"model\.alpha=-1\.0 must be >= 0"),
+        (Config(model=ModelConfig(name="categorical"), data=DataConfig(name="zipf", vocab=1)), r"data\.vocab=1 must be an integer >= 2"),
+        (Config(model=ModelConfig(name="kde", bandwidth=0.0)), r"model\.bandwidth=0\.0 must be a finite number > 0"),
+        (Config(model=ModelConfig(name="flow", optimizer="lbfgs")), r"model\.optimizer='lbfgs'.*adam, adamw, sgd"),
+        (Config(model=ModelConfig(name="flow", steps=0)), r"model\.steps=0 must be an integer >= 1"),
+        (Config(model=ModelConfig(name="flow", lr=-1.0)), r"model\.lr=-1\.0 must be a finite number > 0"),
     ],
 )
 def test_invalid_configs_fail_before_compilation(config, match, no_compilation):

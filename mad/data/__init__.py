@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mad.config import Config
+from mad.data import discrete
 from mad.families import gmm
 
 TEST_KEY = 0xDA7A  # the held-out sample's key: fixed, so all runs are scored on the same points
@@ -112,8 +113,18 @@ def mixture_moments(params: gmm.GmmParams) -> tuple[np.ndarray, np.ndarray]:
     return mean, second - np.outer(mean, mean)
 
 
-def make_data(config: Config) -> RealData:
+def make_data(config: Config):
+    """The real distribution of `config.data`: a RealData for point clouds, else the discrete
+    description (mad.data.discrete) its family needs."""
     cfg, dtype = config.data, jnp.dtype(config.precision)
+    if cfg.name == "zipf":
+        return discrete.zipf(cfg.vocab, cfg.exponent)
+    if cfg.name == "words":
+        return discrete.words(cfg.vocab)
+    if cfg.name == "poisson":
+        return discrete.PoissonData("poisson", cfg.rate)
+    if cfg.name == "regression":
+        return discrete.regression(config.loop.n_syn, cfg.dim, cfg.scale)
     if cfg.name == "moons":
         sample, log_prob = moons(cfg.scale, dtype)
         test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
@@ -141,4 +152,4 @@ def make_data(config: Config) -> RealData:
     return RealData(cfg.name, cfg.dim, sample, test, lambda x: gmm.log_prob(params, x), centres, params, mean, cov)
 
 
-__all__ = ["RealData", "make_data"]
+__all__ = ["RealData", "discrete", "make_data"]

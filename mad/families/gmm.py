@@ -7,7 +7,8 @@ diagonal, and iteration stops once the mean log-likelihood changes by less than 
 "stops" means a lane's parameters stop changing while the other lanes iterate (a convergence
 mask); the batch leaves the loop when all its lanes have converged, or after `iters`.
 
-Data are weighted points (w_i >= 0, summing to one); zero weights mask empty rows of a buffer.
+Data are weighted points (mad.families.points: w_i >= 0, summing to one; zero weights mask
+empty rows of a buffer).
 A component whose responsibility mass vanishes is *frozen*: it keeps its mean and covariance and
 gets weight ~0, so nothing divides by zero; a fresh k-means++ initialisation (the default,
 warm_start=false) re-seeds it in the next generation.
@@ -25,6 +26,7 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
 from mad.families.base import Family
+from mad.families.points import Points, merge, points, summarize
 
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
@@ -34,18 +36,6 @@ class GmmParams(NamedTuple):
     log_weights: Float[Array, " k"]
     means: Float[Array, "k d"]
     chols: Float[Array, "k d d"]  # lower Cholesky factors of the covariances
-
-
-class Points(NamedTuple):
-    """A weighted sample: rows of x with weights w (summing to one; zero rows are masked out)."""
-
-    x: Float[Array, "n d"]
-    w: Float[Array, " n"]
-
-
-def points(x: Float[Array, "n d"]) -> Points:
-    n = x.shape[0]
-    return Points(x, jnp.full(n, 1.0 / n, x.dtype))
 
 
 # Up to this dimension the per-point algebra is written out coordinate by coordinate: XLA fuses
@@ -237,19 +227,6 @@ def weight_entropy(params: GmmParams) -> Float[Array, ""]:
 
 
 # ----------------------------------------------------------------------------- the family
-
-
-def merge(a: Points, b: Points, weight_a=None) -> Points:
-    """The union of two weighted samples; a carries total weight weight_a (default: by rows)."""
-    na, nb = a.x.shape[0], b.x.shape[0]
-    w = na / (na + nb) if weight_a is None else weight_a
-    return Points(jnp.concatenate([a.x, b.x]), jnp.concatenate([w * a.w, (1 - w) * b.w]))
-
-
-def summarize(x: Float[Array, "n d"], mask=None) -> Points:
-    if mask is None:
-        return points(x)
-    return Points(x, mask.astype(x.dtype) / jnp.sum(mask).astype(x.dtype))
 
 
 def family(

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from mad.config import Config
-from mad.families import gmm
+from mad.families import gmm, kde, make_flow
 from mad.families.base import Family
-from mad.metrics import gaussian, samples
+from mad.metrics import discrete, gaussian, samples
 
 
 class Metrics(NamedTuple):
@@ -48,35 +48,71 @@ def make_metrics(config: Config, family: Family, data) -> Metrics:
             return gaussian.compare(family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)
 
         return Metrics(model=lambda key, params: compare(params), real=lambda key: compare(family.reference))
-    if config.model.name == "gmm":
-        m, share = config.metrics.samples, config.metrics.mode_share
-        real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
+    name = config.model.name
+    if name in ("categorical", "poisson", "linreg"):
+        measure = {"categorical": discrete.categorical, "poisson": discrete.poisson, "linreg": discrete.linreg}[name]
+        reference = family.reference
 
-        data_mean = jnp.asarray(data.mean, jnp.dtype(config.precision))
-        data_trace = float(np.trace(data.cov))
+        def score(params):
+            return measure(reference[0], params[0])
 
-        def spread(mean, cov):  # the mixture's overall moments against the data's exact ones
-            return {"trace_ratio": jnp.trace(cov) / data_trace, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2)}
-
-        def model(key, params):
-            out = samples.sample_metrics(real_side, gmm.sample(key, params, m), lambda x: gmm.log_prob(params, x), mode_share=share)
-            return {**out, "weight_entropy": gmm.weight_entropy(params), **spread(*gmm.moments(params))}
-
-        def real(key):
-            out = samples.sample_metrics(real_side, data.sample(key, m), data.log_prob, mode_share=share)
-            dtype = out["precision"].dtype
-            if data.log_prob is None:  # an empirical distribution has no density to score
-                out["nll_test"] = jnp.asarray(jnp.nan, dtype)
-            entropy = gmm.weight_entropy(data.mixture) if data.mixture is not None else jnp.asarray(jnp.nan, dtype)
-            return {**out, "weight_entropy": entropy, **spread(data_mean, jnp.asarray(data.cov, dtype))}
-
-        return Metrics(model, real)
+        return Metrics(model=lambda key, params: score(params), real=lambda key: score(reference))
+    if name in ("gmm", "kde", "flow"):
+        return _point_metrics(config, data)
     raise ValueError(f"no metrics for model.name {config.model.name!r}")
+
+
+def _point_metrics(config: Config, data) -> Metrics:
+    """Sample-based metrics for the families that fit points, plus their overall moments against
+    the data's (exact for gmm and kde, estimated from the metric draws for flows)."""
+    m, share = config.metrics.samples, config.metrics.mode_share
+    dtype = jnp.dtype(config.precision)
+    real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
+    data_mean = jnp.asarray(data.mean, dtype)
+    data_trace = float(np.trace(data.cov))
+
+    def spread(mean, cov):  # the model's overall moments against the data's exact ones
+        return {"trace_ratio": jnp.trace(cov) / data_trace, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2)}
+
+    name = config.model.name
+    if name == "gmm":
+        draw, density, moments, extra = gmm.sample, gmm.log_prob, gmm.moments, lambda p: {"weight_entropy": gmm.weight_entropy(p)}
+    elif name == "kde":
+        draw, density, moments, extra = kde.sample, kde.log_prob, kde.moments, lambda p: {}
+    else:
+        flow = make_flow(config, data)[1]
+        draw, density, moments, extra = flow.sample, flow.log_prob, None, lambda p: {}
+
+    def model(key, params):
+        y = draw(key, params, m)
+        out = samples.sample_metrics(real_side, y, lambda x: density(params, x), mode_share=share)
+        if moments is not None:
+            mean, cov = moments(params)
+        else:
+            mean = jnp.mean(y, axis=0)
+            centred = y - mean[None, :]
+            cov = centred.T @ centred / m
+        return {**out, **extra(params), **spread(mean, cov)}
+
+    def real(key):
+        out = samples.sample_metrics(real_side, data.sample(key, m), data.log_prob, mode_share=share)
+        nan = jnp.asarray(jnp.nan, out["precision"].dtype)
+        if data.log_prob is None:  # an empirical distribution has no density to score
+            out["nll_test"] = nan
+        if name == "gmm":
+            out["weight_entropy"] = gmm.weight_entropy(data.mixture) if data.mixture is not None else nan
+        return {**out, **spread(data_mean, jnp.asarray(data.cov, dtype))}
+
+    return Metrics(model, real)
 
 
 def metric_docs(config: Config) -> dict[str, str]:
     """One-line descriptions of the metrics of this config's family, for result attributes."""
-    return dict(gaussian.DOCS) if config.model.name == "gaussian" else dict(SAMPLE_DOCS)
+    if config.model.name == "gaussian":
+        return dict(gaussian.DOCS)
+    if config.model.name in ("categorical", "poisson", "linreg"):
+        return dict(discrete.DOCS)
+    return dict(SAMPLE_DOCS)
 
 
-__all__ = ["Metrics", "gaussian", "make_metrics", "metric_docs", "samples"]
+__all__ = ["Metrics", "discrete", "gaussian", "make_metrics", "metric_docs", "samples"]

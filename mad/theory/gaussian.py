@@ -226,14 +226,6 @@ def golden_ratio_weight(k: float) -> float:
     return (math.sqrt(k * k + 4 * k) - k) / 2
 
 
-def linreg_test_error(generations: int, sigma2: float, d: int, rows: int, *, accumulate: bool) -> float:
-    """Gerstgrasser et al.: excess test error of least squares relabelled by its predecessor."""
-    unit = sigma2 * d / (rows - d - 1)
-    if accumulate:
-        return unit * sum(1.0 / i**2 for i in range(1, generations + 1))
-    return unit * generations
-
-
 # ----------------------------------------------------------------------------- per-config predictions
 
 

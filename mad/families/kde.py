@@ -1,0 +1,94 @@
+"""Gaussian kernel density estimate: the fitted model is the training sample itself.
+
+p(x) = sum_i w_i N(x; x_i, h^2 I). Fitting stores the weighted sample (padded to a fixed number
+of rows, so that every generation has one shape) and the bandwidth h: fixed, or Scott's rule
+h^2 = n^(-2 / (d + 4)) * (mean per-coordinate variance of the sample), refitted each
+generation. Sampling picks a training point by its weight and adds kernel noise N(0, lam h^2 I):
+with lam = 1 the model's variance grows by h^2 per generation on top of the sample's, which is
+the KDE's own self-consuming drift (mad.theory.kde).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+from jaxtyping import Array, Float
+
+from mad.families.base import Family
+from mad.families.points import Points, merge, pad, points, resample_rows, summarize
+
+
+class KdeParams(NamedTuple):
+    sample: Points  # the training points (rows of zero weight are padding)
+    log_bandwidth: Float[Array, ""]
+
+
+def scott_factor(n: int, dim: int) -> float:
+    """Scott's rule: h^2 = scott_factor * per-coordinate variance."""
+    return n ** (-2.0 / (dim + 4))
+
+
+def weighted_moments(data: Points) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
+    mean = data.w @ data.x
+    centred = data.x - mean[None, :]
+    return mean, (centred * data.w[:, None]).T @ centred
+
+
+def fit(data: Points, *, rows: int, bandwidth: Optional[float]) -> KdeParams:
+    data = pad(data, rows)
+    dtype = data.x.dtype
+    if bandwidth is not None:
+        return KdeParams(data, jnp.log(jnp.asarray(bandwidth, dtype)))
+    n = jnp.sum(data.w > 0).astype(dtype)
+    dim = data.x.shape[1]
+    _, cov = weighted_moments(data)
+    h_sq = n ** (-2.0 / (dim + 4)) * jnp.trace(cov) / dim
+    return KdeParams(data, 0.5 * jnp.log(h_sq))
+
+
+def sample(key: jax.Array, params: KdeParams, n: int, lam=1.0) -> Float[Array, "n d"]:
+    k_rows, k_noise = jax.random.split(key)
+    x = params.sample.x
+    centres = x[resample_rows(k_rows, params.sample.w, n)]
+    scale = jnp.sqrt(jnp.asarray(lam, x.dtype)) * jnp.exp(params.log_bandwidth)
+    return centres + scale * jax.random.normal(k_noise, (n, x.shape[1]), x.dtype)
+
+
+def log_prob(params: KdeParams, x: Float[Array, "m d"]) -> Float[Array, " m"]:
+    centres, w = params.sample.x, params.sample.w
+    dim = x.shape[1]
+    log_h = params.log_bandwidth
+    d2 = jnp.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=-1)  # (m, rows)
+    log_w = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf)
+    log_kernel = -0.5 * d2 * jnp.exp(-2 * log_h) - dim * log_h - 0.5 * dim * jnp.log(2 * jnp.pi)
+    return logsumexp(log_kernel + log_w[None, :], axis=1)
+
+
+def moments(params: KdeParams) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
+    """The model's exact mean and covariance: the sample's plus h^2 I."""
+    mean, cov = weighted_moments(params.sample)
+    return mean, cov + jnp.exp(2 * params.log_bandwidth) * jnp.eye(cov.shape[0], dtype=cov.dtype)
+
+
+def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
+    """The KDE family against `data` (a mad.data.RealData); `rows` is the largest sample any fit
+    of the loop sees."""
+
+    def draw(key, params, n, lam):
+        return data.sample(key, n) if params is None else sample(key, params, n, lam)
+
+    return Family(
+        reference=None,
+        real=lambda key, n: points(data.sample(key, n)),
+        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
+        into_frame=lambda params, stats: stats,
+        out_of_frame=lambda params, stats: stats,
+        merge=merge,
+        fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth),
+        draw=draw,
+        summarize=summarize,
+        exact_pooling=False,
+    )

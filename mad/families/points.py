@@ -1,0 +1,59 @@
+"""Weighted samples: what families that fit points (mixtures, kernel densities, flows) consume.
+
+A Points pytree holds rows x with weights w >= 0 summing to one; zero weights mask the empty rows
+of a fixed-size buffer, so that shapes stay static across generations.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class Points(NamedTuple):
+    """A weighted sample: rows of x with weights w (summing to one; zero rows are masked out)."""
+
+    x: Float[Array, "n d"]
+    w: Float[Array, " n"]
+
+
+def points(x: Float[Array, "n d"]) -> Points:
+    n = x.shape[0]
+    return Points(x, jnp.full(n, 1.0 / n, x.dtype))
+
+
+def merge(a: Points, b: Points, weight_a=None) -> Points:
+    """The union of two weighted samples; a carries total weight weight_a (default: by rows)."""
+    na, nb = a.x.shape[0], b.x.shape[0]
+    w = na / (na + nb) if weight_a is None else weight_a
+    return Points(jnp.concatenate([a.x, b.x]), jnp.concatenate([w * a.w, (1 - w) * b.w]))
+
+
+def summarize(x: Float[Array, "n d"], mask=None) -> Points:
+    """Equal weights on every row (or on the masked rows only)."""
+    if mask is None:
+        return points(x)
+    return Points(x, mask.astype(x.dtype) / jnp.sum(mask).astype(x.dtype))
+
+
+def pad(data: Points, rows: int) -> Points:
+    """The same weighted sample in a buffer of `rows` rows (zero-weight rows appended): families
+    whose parameters hold the sample keep one shape whatever the loop feeds them."""
+    extra = rows - data.x.shape[0]
+    if extra < 0:
+        raise ValueError(f"a sample of {data.x.shape[0]} rows does not fit a buffer of {rows}")
+    if extra == 0:
+        return data
+    return Points(jnp.pad(data.x, ((0, extra), (0, 0))), jnp.pad(data.w, (0, extra)))
+
+
+def resample_rows(key: jax.Array, w: Float[Array, " n"], size: int) -> jax.Array:
+    """`size` row indices drawn with replacement with probabilities w, by inverse CDF (a binary
+    search per draw, where jax.random.categorical would draw size x n Gumbel numbers). Rows of
+    zero weight are never drawn."""
+    cdf = jnp.cumsum(w)
+    u = jax.random.uniform(key, (size,), w.dtype) * cdf[-1]
+    return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), w.shape[0] - 1)

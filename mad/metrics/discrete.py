@@ -1,0 +1,51 @@
+"""Metrics of the counting families against their real distribution, in closed form.
+
+categorical: support_size (symbols the model can still draw), tail_mass_lost (real probability of
+the symbols it cannot), entropy (nats), kl_fwd = KL(real || model) (saturating at the largest
+finite number once a real symbol is lost), tv (total variation distance).
+poisson: rate_ratio = rate_t / rate_0, and alive (1 while the rate is not zero).
+linreg: test_error, the excess risk ||w_t - w*||^2 on isotropic test inputs.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+DOCS = {
+    "support_size": "symbols the model can still draw",
+    "tail_mass_lost": "real probability mass of the symbols the model has lost",
+    "entropy": "entropy of the model (nats)",
+    "kl_fwd": "KL(real || model), saturating at the largest finite number once a symbol is lost",
+    "tv": "total variation distance to the real distribution",
+    "rate_ratio": "fitted rate over the real rate",
+    "alive": "1 while the fitted rate is above zero (its mean: the survival probability)",
+    "test_error": "excess risk ||w_t - w*||^2 on isotropic test inputs",
+}
+
+
+def _xlogy_ratio(p, q):
+    """sum p log(p / q) over p > 0; the largest finite number where some q is 0 but p is not."""
+    lost = (p > 0) & (q <= 0)
+    safe_p, safe_q = jnp.where(p > 0, p, 1.0), jnp.where(q > 0, q, 1.0)
+    kl = jnp.sum(jnp.where(p > 0, p * (jnp.log(safe_p) - jnp.log(safe_q)), 0.0))
+    return jnp.where(jnp.any(lost), jnp.finfo(kl.dtype).max, jnp.maximum(kl, 0.0))
+
+
+def categorical(real_probs, probs) -> dict:
+    alive = probs > 0
+    log_p = jnp.log(jnp.where(alive, probs, 1.0))
+    return {
+        "support_size": jnp.sum(alive).astype(probs.dtype),
+        "tail_mass_lost": jnp.sum(jnp.where(alive, 0.0, real_probs)),
+        "entropy": -jnp.sum(jnp.where(alive, probs * log_p, 0.0)),
+        "kl_fwd": _xlogy_ratio(real_probs, probs),
+        "tv": 0.5 * jnp.sum(jnp.abs(real_probs - probs)),
+    }
+
+
+def poisson(real_rate, rate) -> dict:
+    return {"rate_ratio": rate / real_rate, "alive": (rate > 0).astype(rate.dtype)}
+
+
+def linreg(real_weights, weights) -> dict:
+    return {"test_error": jnp.sum((weights - real_weights) ** 2)}

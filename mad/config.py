@@ -144,6 +144,15 @@ class SaveConfig:
 
 
 @dataclass(frozen=True)
+class ShardConfig:
+    """This process runs grid points i with i % count == index (a slice of the grid, e.g. one SLURM
+    array task); `python -m mad.merge` joins the slices' results."""
+
+    index: int = 0
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     """Sample-based metrics (families other than the Gaussian): `samples` model draws per loop and
     generation, k-nearest-neighbour manifolds with `k`, and a mode counts as covered when it holds
@@ -182,6 +191,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
+    shard: ShardConfig = field(default_factory=ShardConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     generations: int = 100
@@ -250,6 +260,9 @@ def validate(config: Config) -> Config:
     _integer("loops", config.loops, 1)
     _integer("seed", config.seed, 0)
     _integer("chunk", config.chunk, 1)
+    _integer("shard.count", config.shard.count, 1)
+    if not (isinstance(config.shard.index, int) and 0 <= config.shard.index < config.shard.count):
+        raise ConfigError(f"shard.index={config.shard.index!r} must be an integer in 0..shard.count-1 = {config.shard.count - 1}")
     _integer("loop.n_syn", loop.n_syn, 1)
     _integer("loop.n_real", loop.n_real, 0)
     if loop.n_init is not None:

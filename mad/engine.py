@@ -19,6 +19,8 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig, components_of
 from mad.data import make_data
@@ -28,8 +30,10 @@ from mad.metrics import make_metrics
 
 # Device memory one compiled call may give to per-loop working data (samples, pools).
 LANE_BYTES_BUDGET = 1 << 30
-# Lanes per vectorised block for cache-bound families on CPU (see lane_block).
+# Lanes per vectorised block for cache-bound families on CPU, and for every family on several
+# CPU devices (see lane_block).
 CPU_LANE_BLOCK = 64
+MULTI_CPU_LANE_BLOCK = 1024
 # Sample-based metrics of generation t use fold_in(loop_key, METRIC_KEYS + t).
 METRIC_KEYS = 1 << 30
 
@@ -110,11 +114,15 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
 
 
 @functools.lru_cache(maxsize=None)
-def kernel(program: Program) -> Callable:
-    """jit((point_keys[P], knobs[P], loop_ids[C]) -> {metric: (P, C, G + 1)})."""
-    trajectory = trajectory_fn(program)
+def kernel(program: Program, devices: int = 1) -> Callable:
+    """jit((point_keys[P], knobs[P], loop_ids[C]) -> {metric: (P, C, G + 1)}).
 
-    block = lane_block(program)
+    With several devices the loop axis is split across them (shard_map over a one-axis mesh):
+    each device runs its C / devices loops, so C must be a multiple of `devices`. A loop's
+    values do not depend on the device it runs on.
+    """
+    trajectory = trajectory_fn(program)
+    block = lane_block(program, devices)
 
     def one_point(point_key, knobs, loop_ids):
         keys = jax.vmap(jax.random.fold_in, (None, 0))(point_key, loop_ids)
@@ -123,19 +131,30 @@ def kernel(program: Program) -> Callable:
         # Blocks of lanes one after another keep the working set in cache (see lane_block).
         return jax.lax.map(lambda k: trajectory(k, knobs), keys, batch_size=block)
 
-    return jax.jit(jax.vmap(one_point, (0, 0, None)))
+    points = jax.vmap(one_point, (0, 0, None))
+    if devices == 1:
+        return jax.jit(points)
+    mesh = Mesh(np.asarray(jax.local_devices()[:devices]), ("loops",))
+    # check_vma=False: loop bodies start from constants (a while_loop's initial carry) that the
+    # computation then makes device-varying; the loops never communicate, so nothing is lost.
+    sharded = jax.shard_map(points, mesh=mesh, in_specs=(P(), P(), P("loops")), out_specs=P(None, "loops"), check_vma=False)
+    return jax.jit(sharded)
 
 
-def lane_block(program: Program) -> int | None:
+def lane_block(program: Program, devices: int = 1) -> int | None:
     """Lanes vectorised together inside one call (the rest run as a sequential map), or None.
 
     On a CPU, EM over 1000 lanes at once streams (lanes, k, n) arrays through memory on every
     iteration; blocks of 64 lanes stay in the L2 cache and run EM 4x faster
     (benchmarks/gmm.py). Accelerators want the widest batch, and the Gaussian family's working
-    set is small, so both keep one vmap over the whole chunk.
+    set is small, so both keep one vmap over the whole chunk, except on several forced CPU
+    devices, where XLA can hang on a scan holding a Cholesky at 2048 or more lanes per device:
+    there the Gaussian family runs in blocks of 1024.
     """
-    if program.model.name == "gaussian" or jax.default_backend() != "cpu":
+    if jax.default_backend() != "cpu":
         return None
+    if program.model.name == "gaussian":
+        return MULTI_CPU_LANE_BLOCK if devices > 1 else None
     return CPU_LANE_BLOCK
 
 
@@ -178,10 +197,16 @@ class Chunk(NamedTuple):
 def run_program(
     program: Program, point_ids: Sequence[int], knobs: Knobs, *, seed: int, loops: int, chunk: int
 ) -> Iterator[Chunk]:
-    """Run `loops` loops at each of the given grid points, yielding one Chunk per compiled call."""
+    """Run `loops` loops at each of the given grid points, yielding one Chunk per compiled call.
+
+    The loops of a call are split across all local devices; a call's size is rounded up to a
+    multiple of the device count (the extra loops are computed and dropped).
+    """
     enable_precision(program.precision)
-    fn = kernel(program)
+    devices = jax.local_device_count()
+    fn = kernel(program, devices)
     per_call = min(loops_per_call(program, len(point_ids), chunk), loops)
+    per_call = -(-per_call // devices) * devices
     point_keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(seed), jnp.asarray(point_ids, jnp.uint32))
 
     def launch(start: int):

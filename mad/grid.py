@@ -24,7 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mad.config import GROUPS, Config, ConfigError, axis_name, option_name, replace_path, validate
 
 # Keys a grid may not vary: they set the size of the result arrays or how the run is organised.
-FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid", "logger", "resume")
+FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid", "logger", "resume", "shard")
 
 Resolver = Callable[[str, str], Any]
 

@@ -19,7 +19,7 @@ import xarray as xr
 
 from mad import grid as grids
 from mad import results, theory
-from mad.config import Config
+from mad.config import Config, ConfigError
 from mad.engine import Program, enable_precision, knobs_of, run_program
 from mad.metrics import metric_docs
 from mad.progress import sweep_progress
@@ -48,6 +48,11 @@ def run(
     """
     keep_loops = config.save.per_loop if keep_loops is None else keep_loops
     axes, points = grids.expand(config, resolve)
+    # A slice of the grid (shard.count processes): points keep their index, hence their keys.
+    total_points = len(points)
+    points = [p for p in points if p.index % config.shard.count == config.shard.index]
+    if not points:
+        raise ConfigError(f"shard.index={config.shard.index} of shard.count={config.shard.count} has no grid points (the grid has {total_points})")
     for point in points:
         enable_precision(point.config.precision)
     programs: dict[Program, list[grids.GridPoint]] = {}
@@ -89,6 +94,7 @@ def run(
         "platform": platform.platform(),
         "loops": config.loops,
         "seed": config.seed,
+        "grid_points": [p.index for p in points],  # the grid points this run computed
     }
     summary = results.summary_dataset(
         axes, stats, predictions, generations=config.generations, attrs=attrs, docs=metric_docs(config)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mad.results import read_netcdf
@@ -73,19 +74,42 @@ def test_invalid_config_fails_and_keeps_earlier_results(lambda_run, overrides, m
 
 
 def test_grid_over_loops_keeps_other_overrides(tmp_path):
-    proc = sweep("+grid=loop", "loop.lam=0.9", "loops=8", "generations=2", run_dir=tmp_path)
+    # two of the shipped grid's five options keep the test short; each is composed the same way
+    proc = sweep("+grid=loop", "grid.loop=[replace,fresh]", "loop.lam=0.9", "loops=8", "generations=2", run_dir=tmp_path)
     assert proc.returncode == 0, proc.stderr
     ds = read_netcdf(tmp_path / "results.nc")
-    assert list(ds.loop.values) == ["replace", "augment", "fresh", "accumulate", "accumulate_subsample"]
+    assert list(ds.loop.values) == ["replace", "fresh"]
+    assert float(ds.trace_ratio_theory.sel(loop="fresh", generation=1)) == pytest.approx(0.995)  # 100 real + 100 synthetic
     # generation 2 of the replace loop: E tr = (99/100)^2 * 0.9 with lam = 0.9 applied to each option
     assert float(ds.trace_ratio_theory.sel(loop="replace", generation=2)) == pytest.approx(0.99**2 * 0.9)
 
 
-def test_multirun_with_the_joblib_launcher(tmp_path):
-    proc = sweep("-m", "hydra/launcher=joblib", "loop.lam=1.0,0.5", "loops=8", "generations=2", f"hydra.sweep.dir={tmp_path}")
+def test_grid_slices_on_the_joblib_launcher_merge_into_the_single_process_run(lambda_run, tmp_path):
+    # Two Hydra jobs (joblib processes), each a slice of the lambda grid, joined by mad.merge.
+    proc = sweep(
+        "-m", "hydra/launcher=joblib", "+grid=lambda", "loops=32", "generations=3", "save.per_loop=true",
+        "shard.count=2", "shard.index=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    lams = sorted(float(read_netcdf(tmp_path / job / "results.nc").attrs["config"].split("lam: ")[1].split()[0]) for job in ("0", "1"))
-    assert lams == [0.5, 1.0]
+    first = read_netcdf(tmp_path / "sweep" / "0" / "results.nc")
+    assert list(first.attrs["grid_points"]) == [0, 2, 4, 6]
+    merged = subprocess.run(
+        [sys.executable, "-m", "mad.merge", str(tmp_path / "merged"), str(tmp_path / "sweep")], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert merged.returncode == 0, merged.stderr
+    single_dir, _ = lambda_run
+    for name in ("results.nc", "loops.nc"):
+        joined, single = read_netcdf(tmp_path / "merged" / name), read_netcdf(single_dir / name)
+        assert set(joined.data_vars) == set(single.data_vars)
+        for var in single.data_vars:
+            # lam points share one vmapped program, so a slice's batch shape differs: rounding only
+            np.testing.assert_allclose(joined[var].values, single[var].values, rtol=1e-5, atol=1e-6, err_msg=var)
+    assert (tmp_path / "merged" / "report.html").exists()
+    # a slice missing: the merge refuses, naming the points
+    missing = subprocess.run(
+        [sys.executable, "-m", "mad.merge", str(tmp_path / "bad"), str(tmp_path / "sweep" / "0")], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert missing.returncode == 2 and "grid points [1, 3, 5] are in no slice" in missing.stderr
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):

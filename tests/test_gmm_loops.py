@@ -116,8 +116,9 @@ def test_lane_blocks_do_not_change_a_loop(monkeypatch):
     from mad import engine
 
     config = dataclasses.replace(
-        SMALL, loops=13, generations=2, precision="float64", chunk=64, model=dataclasses.replace(SMALL.model, em_iters=5)
-    )
+        SMALL, loops=13, generations=2, precision="float64", chunk=64, model=dataclasses.replace(SMALL.model, components=4, em_iters=5),
+        data=dataclasses.replace(SMALL.data, n_test=60), metrics=MetricsConfig(samples=16), loop=LoopConfig(n_syn=60),
+    )  # fmt: skip
     whole = mad.run(config, keep_loops=True).loops  # 13 lanes < one block: a single vmap
     monkeypatch.setattr(engine, "CPU_LANE_BLOCK", 3)
     engine.kernel.cache_clear()

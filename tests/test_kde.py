@@ -41,16 +41,16 @@ def test_fixed_point_of_the_one_dimensional_recursion():
 
 
 SMALL = Config(
-    data=DataConfig(name="gaussian", dim=1, scale=1.0, n_test=200),
+    data=DataConfig(name="gaussian", dim=1, scale=1.0, n_test=50),
     model=ModelConfig(name="kde", bandwidth=0.5),
     loop=LoopConfig(n_syn=20),
-    loops=4096, generations=8, progress=False, grid={"loop.lam": [1.0, 0.3]},
+    loops=2048, generations=8, progress=False, grid={"loop.lam": [1.0, 0.3]},
 )  # fmt: skip
 
 
 @pytest.mark.parametrize("bandwidth", [0.5, None])
 def test_variance_follows_the_recursion(bandwidth):
-    config = dataclasses.replace(SMALL, model=ModelConfig(name="kde", bandwidth=bandwidth), metrics=dataclasses.replace(SMALL.metrics, samples=64))
+    config = dataclasses.replace(SMALL, model=ModelConfig(name="kde", bandwidth=bandwidth), metrics=dataclasses.replace(SMALL.metrics, samples=16))
     ds = mad.simulate(config)
     assert_on_theory(ds, ("trace_ratio",))
     for name in ("nll_test", "precision", "recall", "mmd"):

@@ -147,7 +147,7 @@ def test_second_call_does_not_recompile():
     # a program no other test uses, so its cache starts empty
     config = Config(grid={"loop.lam": [1.0, 0.9]}, data=DataConfig(dim=3, scale=0.25), **SMALL)
     mad.simulate(config)
-    compiled = engine.kernel(engine.Program.of(dataclasses.replace(config, grid={})))
+    compiled = engine.kernel(engine.Program.of(dataclasses.replace(config, grid={})), 1)
     assert compiled._cache_size() == 1
     # new traced knob values and a new seed reuse the compiled program
     mad.simulate(dataclasses.replace(config, seed=3, grid={"loop.lam": [0.6, 0.7]}))

@@ -146,7 +146,7 @@ def lane_block(program: Program, devices: int = 1) -> int | None:
 
     On a CPU, EM over 1000 lanes at once streams (lanes, k, n) arrays through memory on every
     iteration; blocks of 64 lanes stay in the L2 cache and run EM 4x faster
-    (benchmarks/gmm.py). Accelerators want the widest batch, and the Gaussian family's working
+    (benchmarks/run.py, M1). Accelerators want the widest batch, and the Gaussian family's working
     set is small, so both keep one vmap over the whole chunk, except on several forced CPU
     devices, where XLA can hang on a scan holding a Cholesky at 2048 or more lanes per device:
     there the Gaussian family runs in blocks of 1024.

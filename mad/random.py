@@ -19,6 +19,18 @@ import numpy as np
 from jaxtyping import Array, Float
 
 
+def normal(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> Float[Array, "..."]:
+    """jax.random.normal(key, shape, dtype), drawn flat and reshaped: the same values, but under
+    vmap XLA's CPU code for a multi-dimensional threefry draw is up to 4x slower than for a flat
+    one (10 x 10 Bartlett draws: 40 ms against 10 ms per 10^4 loops)."""
+    return jax.random.normal(key, (int(np.prod(shape)),), dtype).reshape(shape)
+
+
+def uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32, minval=0.0, maxval=1.0) -> Float[Array, "..."]:
+    """jax.random.uniform, drawn flat and reshaped (see `normal`)."""
+    return jax.random.uniform(key, (int(np.prod(shape)),), dtype, minval, maxval).reshape(shape)
+
+
 def log_gamma(key: jax.Array, a, shape: tuple[int, ...], dtype, tries: int = 1) -> Float[Array, "..."]:
     """log X with X ~ Gamma(a, 1), a > 0 (Marsaglia & Tsang 2000; a < 1 via X = Y U^(1/a), Y ~ Gamma(a + 1))."""
     a = jnp.broadcast_to(jnp.asarray(a, dtype), shape)
@@ -30,8 +42,8 @@ def log_gamma(key: jax.Array, a, shape: tuple[int, ...], dtype, tries: int = 1) 
 
     def propose(k, batch: tuple[int, ...]):
         kx, ku = jax.random.split(k)
-        x = jax.random.normal(kx, batch + shape, dtype)
-        log_u = jnp.log(jax.random.uniform(ku, batch + shape, dtype, minval=tiny))
+        x = normal(kx, batch + shape, dtype)
+        log_u = jnp.log(uniform(ku, batch + shape, dtype, minval=tiny))
         db, cb = (jnp.broadcast_to(p, batch + shape) for p in (d, c))
         v = 1.0 + cb * x
         log_v3 = 3.0 * jnp.log(jnp.where(v > 0, v, 1.0))
@@ -74,7 +86,7 @@ def log_chisquare(key: jax.Array, df: int | Sequence[int], dtype) -> Float[Array
     out = jnp.zeros(df.shape, dtype)
     if small.size:
         width = int(df[small].max())
-        z = jax.random.normal(k_small, (small.size, width), dtype)
+        z = normal(k_small, (small.size, width), dtype)
         live = np.arange(width)[None, :] < df[small][:, None]
         total = jnp.sum(jnp.where(live, z * z, 0.0), axis=1)
         out = out.at[small].set(jnp.log(jnp.maximum(total, jnp.finfo(dtype).tiny)))

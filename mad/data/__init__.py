@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mad import random
 from mad.config import Config
 from mad.data import discrete
 from mad.families import gmm
@@ -70,7 +71,7 @@ def moons(noise: float, dtype) -> tuple[Callable, Callable]:
         t = jax.random.uniform(k_t, (n,), dtype, 0.0, jnp.pi)
         upper, lower = arcs(t)
         side = jax.random.bernoulli(k_side, 0.5, (n,))[:, None]
-        return jnp.where(side, upper, lower) + noise * jax.random.normal(k_noise, (n, 2), dtype)
+        return jnp.where(side, upper, lower) + noise * random.normal(k_noise, (n, 2), dtype)
 
     grid = jnp.linspace(0.0, jnp.pi, 512, dtype=dtype)
     nodes = jnp.concatenate(arcs(grid))  # (1024, 2), equal mass each

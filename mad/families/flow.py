@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
+from mad import random
 from mad.families.base import Family
 from mad.families.points import Points, merge, points, resample_rows, summarize
 
@@ -97,7 +98,7 @@ class Flow:
         return self.log_prob_std(params.net, std) - jnp.sum(params.log_scale)
 
     def sample(self, key: jax.Array, params: FlowParams, n: int, lam=1.0) -> Float[Array, "n d"]:
-        z = jnp.sqrt(jnp.asarray(lam, self.dtype)) * jax.random.normal(key, (n, self.dim), self.dtype)
+        z = jnp.sqrt(jnp.asarray(lam, self.dtype)) * random.normal(key, (n, self.dim), self.dtype)
         return params.loc[None, :] + jnp.exp(params.log_scale)[None, :] * self.inverse(params.net, z)
 
 

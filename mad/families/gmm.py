@@ -25,6 +25,7 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
+from mad import random
 from mad.families.base import Family
 from mad.families.points import Points, merge, points, summarize
 
@@ -197,7 +198,7 @@ def sample(key: jax.Array, params: GmmParams, n: int, lam=1.0) -> Float[Array, "
     k, dim = params.means.shape
     k_comp, k_z = jax.random.split(key)
     onehot = jax.nn.one_hot(jax.random.categorical(k_comp, params.log_weights, shape=(n,)), k, dtype=params.means.dtype)
-    z = jnp.sqrt(jnp.asarray(lam, params.means.dtype)) * jax.random.normal(k_z, (n, dim), params.means.dtype)
+    z = jnp.sqrt(jnp.asarray(lam, params.means.dtype)) * random.normal(k_z, (n, dim), params.means.dtype)
     shifted = jnp.einsum("kij,nj->nki", params.chols, z)  # every component's draw, then masked
     return onehot @ params.means + jnp.einsum("nk,nki->ni", onehot, shifted)
 

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
+from mad import random
 from mad.families.base import Family
 from mad.families.points import Points, merge, pad, points, resample_rows, summarize
 
@@ -54,7 +55,7 @@ def sample(key: jax.Array, params: KdeParams, n: int, lam=1.0) -> Float[Array, "
     x = params.sample.x
     centres = x[resample_rows(k_rows, params.sample.w, n)]
     scale = jnp.sqrt(jnp.asarray(lam, x.dtype)) * jnp.exp(params.log_bandwidth)
-    return centres + scale * jax.random.normal(k_noise, (n, x.shape[1]), x.dtype)
+    return centres + scale * random.normal(k_noise, (n, x.shape[1]), x.dtype)
 
 
 def log_prob(params: KdeParams, x: Float[Array, "m d"]) -> Float[Array, " m"]:

@@ -96,9 +96,16 @@ def _m_step_t(xt, weighted, *, reg: float, covariance: str, previous: GmmParams,
         covs = jnp.einsum("kn,ikn,jkn->kij", weighted, centred, centred)
     else:
         covs = jax.vmap(jnp.diag)(jnp.sum(weighted[None] * centred**2, axis=2).T)
-    covs = covs / nk[:, None, None] + reg * jnp.eye(dim, dtype=xt.dtype)[None]
+    covs = covs / nk[:, None, None]
+    # reg on the diagonal, plus a rounding-level floor relative to each component's own scale: a
+    # component holding fewer than d + 1 distinct points has a singular covariance, which
+    # rounding can make indefinite in float32 (scikit-learn raises there; here the fit goes on).
+    scale = jnp.trace(covs, axis1=1, axis2=2) / dim
+    floor = reg + 16 * dim * jnp.finfo(xt.dtype).eps * scale
+    covs = covs + floor[:, None, None] * jnp.eye(dim, dtype=xt.dtype)[None]
     chols = jnp.linalg.cholesky(covs)
-    alive = nk > EMPTY * total
+    # A component that is empty, or whose factor still failed, keeps its previous parameters.
+    alive = (nk > EMPTY * total) & jnp.all(jnp.isfinite(chols), axis=(1, 2))
     means = jnp.where(alive[:, None], means, previous.means)
     chols = jnp.where(alive[:, None, None], chols, previous.chols)
     log_weights = jnp.log(nk) - jnp.log(jnp.sum(nk))

@@ -10,7 +10,8 @@ B(x, r_k(x)) around each point of a set (r_k: distance to its k-th nearest other
   distance (fixed once, at generation 0);
 - modes_covered: true modes holding at least `mode_share` / M of the draws (a draw belongs to
   its nearest mode when within 3 standard deviations);
-- nll_test: mean negative log-likelihood of X under the model, where it has a density.
+- nll_test: mean negative log-likelihood of X under the model, where it has a density
+  (saturating at the largest finite number when some test point has zero model density).
 The real side (test set, its radii, the kernel bandwidth) is computed once, in numpy.
 """
 
@@ -95,5 +96,6 @@ def sample_metrics(
         counts = jnp.sum(jax.nn.one_hot(nearest, centres.shape[0], dtype=dtype) * close[:, None], axis=0)
         out["modes_covered"] = jnp.sum(counts >= mode_share * m / centres.shape[0]).astype(dtype)
     if log_prob is not None:
-        out["nll_test"] = -jnp.mean(log_prob(x))
+        # saturates (like kl_fwd) where a collapsed model gives a test point zero density
+        out["nll_test"] = jnp.minimum(-jnp.mean(log_prob(x)), jnp.finfo(dtype).max)
     return out

@@ -91,3 +91,12 @@ def test_real_word_frequencies_run_in_the_loop():
     assert np.all(np.diff(tokens.probs) <= 0) and tokens.probs.sum() == pytest.approx(1.0)
     ds = mad.simulate(dataclasses.replace(SMALL, data=DataConfig(name="words", vocab=300), loops=512))
     assert_on_theory(ds, ("support_size", "tail_mass_lost"))
+
+
+def test_weighted_pooling_gives_the_weighted_mean():
+    from mad.families.base import pool
+
+    total, count = pool(jnp.asarray(30.0), jnp.asarray(10.0), jnp.asarray(200.0), jnp.asarray(40.0), 0.25)
+    assert float(count) == 50.0 and float(total / count) == pytest.approx(0.25 * 3.0 + 0.75 * 5.0)
+    total, count = pool(jnp.asarray(30.0), jnp.asarray(10.0), jnp.asarray(200.0), jnp.asarray(40.0))
+    assert (float(total), float(count)) == (230.0, 50.0)

@@ -39,3 +39,33 @@ class Family(NamedTuple):
     exact_pooling: bool = True
     """True when merging summaries loses nothing (sufficient statistics), so a growing pool can be
     kept as one summary; False when fits need the points themselves (kept in a buffer)."""
+
+
+def pool(a_sum, a_count, b_sum, b_count, weight_a=None):
+    """Pool two summed samples (sum, count): by counts, or with the first carrying the share
+    weight_a of the total (sums rescaled so that the pooled mean is the weighted mean)."""
+    count = a_count + b_count
+    if weight_a is None:
+        return a_sum + b_sum, count
+    return count * (weight_a * a_sum / a_count + (1 - weight_a) * b_sum / b_count), count
+
+
+def summed_family(*, reference: Params, real: Callable, synthetic: Callable, merge: Callable, fit: Callable, what: str) -> Family:
+    """A family fitted from exactly poolable sums (categorical counts, Poisson sums, X^T y): no
+    frame (the identity) and no point pool, which validation keeps such families out of."""
+
+    def no_points(*args):
+        raise NotImplementedError(f"{what} pool as sums; point-pool loops are rejected by validation")
+
+    return Family(
+        reference=reference,
+        real=real,
+        synthetic=synthetic,
+        into_frame=lambda params, stats: stats,
+        out_of_frame=lambda params, stats: stats,
+        merge=merge,
+        fit=fit,
+        draw=no_points,
+        summarize=no_points,
+        exact_pooling=True,
+    )

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from mad.families.base import Family
+from mad.families.base import Family, pool, summed_family
 
 
 class Counts(NamedTuple):
@@ -50,10 +50,7 @@ def sample_counts(key: jax.Array, probs: Float[Array, " v"], n: int, lam=1.0) ->
 
 def merge(a: Counts, b: Counts, weight_a=None) -> Counts:
     """Pooled counts; with weight_a the first sample carries that share of the total."""
-    if weight_a is None:
-        return Counts(a.counts + b.counts, a.total + b.total)
-    total = a.total + b.total
-    return Counts(weight_a * total * a.counts / a.total + (1 - weight_a) * total * b.counts / b.total, total)
+    return Counts(*pool(a.counts, a.total, b.counts, b.total, weight_a))
 
 
 def fit(stats: Counts, alpha: float) -> CategoricalParams:
@@ -61,22 +58,14 @@ def fit(stats: Counts, alpha: float) -> CategoricalParams:
     return CategoricalParams((stats.counts + alpha) / (stats.total + v * alpha))
 
 
-def _points_unsupported(*args):
-    raise NotImplementedError("categorical data pool as counts; point-pool loops are rejected by validation")
-
-
 def family(*, probs, alpha: float, dtype) -> Family:
     """The categorical family against the real distribution `probs` (V,)."""
     reference = CategoricalParams(jnp.asarray(probs, dtype))
-    return Family(
+    return summed_family(
         reference=reference,
         real=lambda key, n: sample_counts(key, reference.probs, n),
         synthetic=lambda key, params, n, lam: sample_counts(key, params.probs, n, lam),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
         merge=merge,
         fit=lambda key, frame, stats: fit(stats, alpha),
-        draw=_points_unsupported,
-        summarize=_points_unsupported,
-        exact_pooling=True,
+        what="categorical counts",
     )

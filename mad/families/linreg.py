@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve
 from jaxtyping import Array, Float
 
-from mad.families.base import Family
+from mad.families.base import Family, pool, summed_family
 
 
 class Labels(NamedTuple):
@@ -29,14 +29,7 @@ class LinregParams(NamedTuple):
 
 
 def merge(a: Labels, b: Labels, weight_a=None) -> Labels:
-    if weight_a is None:
-        return Labels(a.xty + b.xty, a.copies + b.copies)
-    c = a.copies + b.copies
-    return Labels(c * (weight_a * a.xty / a.copies + (1 - weight_a) * b.xty / b.copies), c)
-
-
-def _points_unsupported(*args):
-    raise NotImplementedError("regression labels pool as X^T y; point-pool loops are rejected by validation")
+    return Labels(*pool(a.xty, a.copies, b.xty, b.copies, weight_a))
 
 
 def family(*, design, weights, noise: float, dtype) -> Family:
@@ -52,15 +45,11 @@ def family(*, design, weights, noise: float, dtype) -> Family:
     def fit(key, frame, stats: Labels) -> LinregParams:
         return LinregParams(cho_solve((gram_chol, True), stats.xty) / stats.copies)
 
-    return Family(
+    return summed_family(
         reference=reference,
         real=lambda key, n: label(key, reference, 1.0),
         synthetic=lambda key, params, n, lam: label(key, params, lam),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
         merge=merge,
         fit=fit,
-        draw=_points_unsupported,
-        summarize=_points_unsupported,
-        exact_pooling=True,
+        what="regression labels",
     )

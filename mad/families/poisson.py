@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from mad.families.base import Family
+from mad.families.base import Family, pool, summed_family
 
 
 class CountSum(NamedTuple):
@@ -31,27 +31,16 @@ def sample_sum(key: jax.Array, rate, n: int) -> CountSum:
 
 
 def merge(a: CountSum, b: CountSum, weight_a=None) -> CountSum:
-    if weight_a is None:
-        return CountSum(a.total + b.total, a.n + b.n)
-    n = a.n + b.n
-    return CountSum(n * (weight_a * a.total / a.n + (1 - weight_a) * b.total / b.n), n)
-
-
-def _points_unsupported(*args):
-    raise NotImplementedError("Poisson data pool as sums; point-pool loops are rejected by validation")
+    return CountSum(*pool(a.total, a.n, b.total, b.n, weight_a))
 
 
 def family(*, rate: float, dtype) -> Family:
     reference = PoissonParams(jnp.asarray(rate, dtype))
-    return Family(
+    return summed_family(
         reference=reference,
         real=lambda key, n: sample_sum(key, reference.rate, n),
         synthetic=lambda key, params, n, lam: sample_sum(key, params.rate, n),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
         merge=merge,
         fit=lambda key, frame, stats: PoissonParams(stats.total / stats.n),
-        draw=_points_unsupported,
-        summarize=_points_unsupported,
-        exact_pooling=True,
+        what="Poisson counts",
     )

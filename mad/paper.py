@@ -18,7 +18,7 @@ import argparse
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -63,7 +63,6 @@ class Experiment:
     figure: Callable[[xr.Dataset, plt.Figure], None]
     rows: Callable[[xr.Dataset], list[Row]]
     tiny: Sequence[str] = ("loops=16", "generations=4")
-    datasets: list = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- helpers

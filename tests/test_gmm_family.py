@@ -8,6 +8,7 @@ from scipy import stats
 from sklearn.mixture import GaussianMixture
 
 from mad.families import gmm
+from mad.families.points import Points, points
 
 
 def mixture_data(seed=0, n=600):
@@ -22,7 +23,7 @@ def mixture_data(seed=0, n=600):
 @pytest.mark.parametrize("method", ["kmeans++", "random"])
 def test_em_matches_sklearn_from_the_same_start(covariance, method):
     x = mixture_data()
-    data = gmm.points(jnp.asarray(x))
+    data = points(jnp.asarray(x))
     reg, tol, iters = 1e-6, 1e-8, 300
     init = gmm.initialise(jax.random.key(3), data, 3, method=method, reg=reg, covariance=covariance)
     ours = gmm.em(data, init, iters=iters, tol=tol, reg=reg, covariance=covariance)
@@ -46,7 +47,7 @@ def test_em_matches_sklearn_from_the_same_start(covariance, method):
 
 def test_one_component_is_the_gaussian_mle():
     x = mixture_data(1, 300)
-    data = gmm.points(jnp.asarray(x))
+    data = points(jnp.asarray(x))
     init = gmm.initialise(jax.random.key(0), data, 1, method="kmeans++", reg=0.0, covariance="full")
     fit = gmm.em(data, init, iters=3, tol=0.0, reg=0.0, covariance="full").params
     np.testing.assert_allclose(fit.means[0], x.mean(0), rtol=1e-12)
@@ -58,7 +59,7 @@ def test_vmapped_lanes_converge_independently():
     # Lanes with different data stop at different iterations, yet each equals its own run.
     xs = jnp.stack([jnp.asarray(mixture_data(s, 200)) for s in range(3)])
     run = lambda x: gmm.em(  # noqa: E731
-        gmm.points(x), gmm.initialise(jax.random.key(0), gmm.points(x), 3, method="kmeans++", reg=1e-6, covariance="full"),
+        points(x), gmm.initialise(jax.random.key(0), points(x), 3, method="kmeans++", reg=1e-6, covariance="full"),
         iters=200, tol=1e-6, reg=1e-6, covariance="full",
     )  # fmt: skip
     batched = jax.vmap(run)(xs)
@@ -71,18 +72,18 @@ def test_vmapped_lanes_converge_independently():
 
 def test_masked_rows_do_not_count():
     x = jnp.asarray(mixture_data(2, 100))
-    padded = gmm.Points(jnp.concatenate([x, 1e3 * jnp.ones((50, 2))]), jnp.concatenate([jnp.full(100, 0.01), jnp.zeros(50)]))
-    init = gmm.initialise(jax.random.key(1), gmm.points(x), 2, method="kmeans++", reg=1e-6, covariance="full")
-    a = gmm.em(gmm.points(x), init, iters=20, tol=0.0, reg=1e-6, covariance="full").params
+    padded = Points(jnp.concatenate([x, 1e3 * jnp.ones((50, 2))]), jnp.concatenate([jnp.full(100, 0.01), jnp.zeros(50)]))
+    init = gmm.initialise(jax.random.key(1), points(x), 2, method="kmeans++", reg=1e-6, covariance="full")
+    a = gmm.em(points(x), init, iters=20, tol=0.0, reg=1e-6, covariance="full").params
     b = gmm.em(padded, init, iters=20, tol=0.0, reg=1e-6, covariance="full").params
     np.testing.assert_allclose(a.means, b.means, rtol=1e-10)
 
 
 def test_empty_component_is_frozen_not_nan():
     x = jnp.asarray(mixture_data(3, 200))
-    init = gmm.initialise(jax.random.key(2), gmm.points(x), 3, method="kmeans++", reg=1e-6, covariance="full")
+    init = gmm.initialise(jax.random.key(2), points(x), 3, method="kmeans++", reg=1e-6, covariance="full")
     far = init._replace(means=init.means.at[2].set(jnp.array([1e4, 1e4])))  # owns no point
-    fit = gmm.em(gmm.points(x), far, iters=10, tol=0.0, reg=1e-6, covariance="full").params
+    fit = gmm.em(points(x), far, iters=10, tol=0.0, reg=1e-6, covariance="full").params
     assert np.all(np.isfinite(np.asarray(fit.means))) and np.all(np.isfinite(np.asarray(fit.chols)))
     np.testing.assert_array_equal(fit.means[2], far.means[2])
     assert float(jnp.exp(fit.log_weights[2])) < 1e-10
@@ -107,7 +108,7 @@ def test_warm_start_continues_from_the_previous_fit():
     from mad.data import make_data
 
     data = make_data(Config(data=DataConfig(name="gmm_ring", dim=2, scale=0.1)))
-    stats = gmm.points(data.sample(jax.random.key(0), 400))
+    stats = points(data.sample(jax.random.key(0), 400))
     previous = gmm.initialise(jax.random.key(9), stats, 8, method="random", reg=1e-6, covariance="full")
     settings = dict(data=data, components=8, em_iters=2, tol=0.0, reg=1e-6, init="kmeans++", covariance="full")
     key = jax.random.key(1)
@@ -158,7 +159,7 @@ def test_singular_components_stay_finite_in_float32():
     sample, _, _ = digits(8, jnp.float32)
 
     def fit(key):
-        data = gmm.points(sample(key, 1000))
+        data = points(sample(key, 1000))
         init = gmm.initialise(jax.random.fold_in(key, 1), data, 10, method="kmeans++", reg=1e-6, covariance="full")
         return gmm.em(data, init, iters=30, tol=1e-3, reg=1e-6, covariance="full").params
 

@@ -26,7 +26,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family
-from mad.families.points import Points, merge, points, resample_rows, summarize
+from mad.families.points import Points, point_family, resample_rows
 
 
 class Conditioner(nn.Module):
@@ -143,19 +143,4 @@ def family(
         net = frame.net if warm_start and frame is not None else flow.init_net(k_init)
         return train(flow, k_train, net, stats, steps=steps, batch_size=batch_size, opt=opt)
 
-    def draw(key, params, n, lam):
-        return data.sample(key, n) if params is None else flow.sample(key, params, n, lam)
-
-    fam = Family(
-        reference=None,
-        real=lambda key, n: points(data.sample(key, n)),
-        synthetic=lambda key, params, n, lam: points(flow.sample(key, params, n, lam)),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
-        merge=merge,
-        fit=fit,
-        draw=draw,
-        summarize=summarize,
-        exact_pooling=False,
-    )
-    return fam, flow
+    return point_family(data=data, sample=flow.sample, fit=fit), flow

@@ -27,7 +27,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family
-from mad.families.points import Points, merge, points, summarize
+from mad.families.points import Points, point_family
 
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
@@ -250,15 +250,4 @@ def family(
             start = initialise(key, stats, components, method=init, reg=reg, covariance=covariance)
         return em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance).params
 
-    return Family(
-        reference=None,
-        real=lambda key, n: points(data.sample(key, n)),
-        synthetic=lambda key, params, n, lam: points(sample_kept(key, params, n, lam, keep)),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
-        merge=merge,
-        fit=fit,
-        draw=lambda key, params, n, lam: data.sample(key, n) if params is None else sample_kept(key, params, n, lam, keep),
-        summarize=summarize,
-        exact_pooling=False,
-    )
+    return point_family(data=data, sample=lambda key, params, n, lam: sample_kept(key, params, n, lam, keep), fit=fit)

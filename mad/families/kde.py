@@ -19,7 +19,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family
-from mad.families.points import Points, merge, pad, points, resample_rows, summarize
+from mad.families.points import Points, pad, point_family, resample_rows
 
 
 class KdeParams(NamedTuple):
@@ -78,18 +78,4 @@ def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
     """The KDE family against `data` (a mad.data.RealData); `rows` is the largest sample any fit
     of the loop sees."""
 
-    def draw(key, params, n, lam):
-        return data.sample(key, n) if params is None else sample(key, params, n, lam)
-
-    return Family(
-        reference=None,
-        real=lambda key, n: points(data.sample(key, n)),
-        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
-        merge=merge,
-        fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth),
-        draw=draw,
-        summarize=summarize,
-        exact_pooling=False,
-    )
+    return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth))

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from mad.families.base import Family
+
 
 class Points(NamedTuple):
     """A weighted sample: rows of x with weights w (summing to one; zero rows are masked out)."""
@@ -57,3 +59,24 @@ def resample_rows(key: jax.Array, w: Float[Array, " n"], size: int) -> jax.Array
     cdf = jnp.cumsum(w)
     u = jax.random.uniform(key, (size,), w.dtype) * cdf[-1]
     return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), w.shape[0] - 1)
+
+
+def point_family(*, data, sample, fit) -> Family:
+    """A family fitted on weighted points against `data` (a mad.data.RealData): no frame (the
+    identity), pools keep the points (exact_pooling=False). `sample(key, params, n, lam)` draws
+    from a fit; `fit(key, previous, points)` refits (previous: the warm start, None at first)."""
+    def draw(key, params, n, lam):
+        return data.sample(key, n) if params is None else sample(key, params, n, lam)
+
+    return Family(
+        reference=None,
+        real=lambda key, n: points(data.sample(key, n)),
+        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
+        into_frame=lambda params, stats: stats,
+        out_of_frame=lambda params, stats: stats,
+        merge=merge,
+        fit=fit,
+        draw=draw,
+        summarize=summarize,
+        exact_pooling=False,
+    )

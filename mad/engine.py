@@ -97,17 +97,25 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
         # Sample-based metrics draw with their own keys, apart from the loop's.
         return jax.random.fold_in(key, METRIC_KEYS + t)
 
+    def scored(key, params):
+        # A loop whose numbers broke down is counted, not averaged: the summaries leave its
+        # non-finite values out, and the mean of `nonfinite` is the share of such loops.
+        values = metrics.model(key, params)
+        broken = functools.reduce(jnp.logical_or, [~jnp.isfinite(v) for v in values.values()])
+        return {**values, "nonfinite": broken}
+
+    def real(key):
+        return {**metrics.real(key), "nonfinite": jnp.asarray(False)}
+
     def trajectory(key: jax.Array, knobs: Knobs) -> dict:
         state = loop.init(jax.random.fold_in(key, 1), knobs)
 
         def generation(state, t):
             state = loop.step(state, jax.random.fold_in(key, t), knobs)
-            return state, metrics.model(metric_key(key, t), state.params)
+            return state, scored(metric_key(key, t), state.params)
 
         _, later = jax.lax.scan(generation, state, jnp.arange(2, program.generations + 1))
-        first = jax.tree.map(
-            lambda a, b: jnp.stack([a, b]), metrics.real(metric_key(key, 0)), metrics.model(metric_key(key, 1), state.params)
-        )
+        first = jax.tree.map(lambda a, b: jnp.stack([a, b]), real(metric_key(key, 0)), scored(metric_key(key, 1), state.params))
         return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
 
     return trajectory

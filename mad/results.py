@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -32,52 +33,58 @@ class LoopStats:
     Mean and variance are exact over all loops (Chan et al.'s pairwise merge in float64). They are
     kept relative to the running largest magnitude, so saturated divergences (up to the float64
     maximum) neither overflow nor swamp the rest. Quantiles use the first QUANTILE_LOOPS loops.
+    A non-finite value (a loop whose numbers broke down) is left out of every statistic rather
+    than making it NaN; the engine counts such loops in the `nonfinite` metric.
     """
 
     def __init__(self, quantile_loops: int = QUANTILE_LOOPS):
         self.quantile_loops = quantile_loops
-        self.count = 0
+        self.count = None  # finite values per (..., generation)
         self.scale = self.mean = self.m2 = None  # m2 is the centred sum of squares / scale^2
         self.head: list[np.ndarray] = []
         self.head_count = 0
 
     def update(self, values: np.ndarray) -> None:
         x = np.asarray(values, np.float64)
-        n = x.shape[-2]
+        finite = np.isfinite(x)
+        x = np.where(finite, x, 0.0)
+        n = np.sum(finite, axis=-2)
         peak = np.max(np.abs(x), axis=-2)
         scale = peak if self.scale is None else np.maximum(self.scale, peak)
-        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        scale = np.where(scale > 0, scale, 1.0)
         y = x / scale[..., None, :]
-        mean_y = np.mean(y, axis=-2)
-        m2_y = np.sum((y - mean_y[..., None, :]) ** 2, axis=-2)
-        if self.count:
+        mean_y = np.sum(y, axis=-2) / np.maximum(n, 1)
+        m2_y = np.sum(np.where(finite, y - mean_y[..., None, :], 0.0) ** 2, axis=-2)
+        if self.count is not None:
             ratio = self.scale / scale
             old_mean, old_m2 = self.mean / scale, self.m2 * ratio**2
-            total = self.count + n
+            total = np.maximum(self.count + n, 1)
             delta = mean_y - old_mean
             mean_y = old_mean + delta * (n / total)
             m2_y = old_m2 + m2_y + delta**2 * (self.count * n / total)
-        self.count += n
+            n = self.count + n
+        self.count = n
         self.scale, self.mean, self.m2 = scale, mean_y * scale, m2_y
         if self.head_count < self.quantile_loops:
-            take = min(n, self.quantile_loops - self.head_count)
+            take = min(values.shape[-2], self.quantile_loops - self.head_count)
             self.head.append(np.asarray(values)[..., :take, :])
             self.head_count += take
 
     def result(self) -> np.ndarray:
-        """(..., stat, generation), stats in the order of STATS."""
-        var = self.m2 / (self.count - 1) if self.count > 1 else np.zeros_like(self.m2)
-        std = np.sqrt(var) * self.scale
+        """(..., stat, generation), stats in the order of STATS (NaN where no loop is finite)."""
+        count = self.count.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.where(count > 1, self.m2 / np.maximum(count - 1, 1), 0.0)
+            std = np.sqrt(var) * self.scale
+            mean = np.where(count > 0, self.mean, np.nan)
+            std = np.where(count > 0, std, np.nan)
+            sem = std / np.sqrt(count)
         head = np.concatenate(self.head, axis=-2).astype(np.float64)
-        quantiles = np.quantile(head, QUANTILES, axis=-2)
-        return np.stack([self.mean, std, std / np.sqrt(self.count), *quantiles], axis=-2)
-
-
-def loop_stats(values: np.ndarray) -> np.ndarray:
-    """Statistics over the loop axis (-2) of (..., loop, generation) -> (..., stat, generation)."""
-    stats = LoopStats()
-    stats.update(values)
-    return stats.result()
+        head = np.where(np.isfinite(head), head, np.nan)
+        with warnings.catch_warnings():  # an all-NaN slice (no finite loop) is NaN, as it should be
+            warnings.simplefilter("ignore", RuntimeWarning)
+            quantiles = np.nanquantile(head, QUANTILES, axis=-2)
+        return np.stack([mean, std, sem, *quantiles], axis=-2)
 
 
 def config_yaml(config: Any) -> str:

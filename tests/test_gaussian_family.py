@@ -47,6 +47,50 @@ def test_fit_in_any_frame_equals_numpy(covariance, estimator):
     assert np.allclose(np.diag(np.asarray(got.unit_tril)), 1.0)
 
 
+@pytest.mark.parametrize("m,d", [(5, 3), (3, 5), (40, 20), (7, 20)])
+def test_tril_of_rows_is_the_cholesky_factor_of_the_gram_matrix(m, d):
+    # Gram-Schmidt (d <= 16) and LAPACK QR (larger d) against numpy, also for rank-deficient rows.
+    a = np.random.default_rng(m * d).normal(size=(m, d))
+    t = np.asarray(g.tril_of_rows(jnp.asarray(a)))
+    assert np.allclose(t, np.tril(t)) and np.all(np.diag(t) >= 0)
+    np.testing.assert_allclose(t @ t.T, a.T @ a, atol=1e-10)
+    if m >= d:
+        np.testing.assert_allclose(t, np.linalg.cholesky(a.T @ a), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["samples", "suffstats"])
+def test_smallest_full_fit_is_finite_in_float32(backend):
+    # n = d + 1 points: the scatter is nearly singular in about 1 of 1000 draws. Factoring x^T x in
+    # float32 failed there (NaN); the factor of the points themselves always exists.
+    d, reps = 10, 20000
+    keys = jax.random.split(jax.random.key(7), reps)
+
+    def one(k):
+        m = g.standard_moments(k, d + 1, 1.0, dim=d, covariance="full", backend=backend, dtype=jnp.float32)
+        return g.fit(g.standard(d, dtype=jnp.float32), m, covariance="full", estimator="mle")
+
+    fits = jax.vmap(one)(keys)
+    for leaf in fits:
+        assert np.all(np.isfinite(np.asarray(leaf)))
+
+
+def test_smallest_full_fit_in_float32_is_the_float64_fit_to_rounding():
+    # The same n = d + 1 points fitted in both precisions: log det agrees to float32 rounding of
+    # the data, relative to the conditioning of each sample (measured by the float64 fit).
+    d, reps = 10, 4000
+    x = np.random.default_rng(8).normal(size=(reps, d + 1, d))
+
+    def logdet_of(points):
+        return jax.vmap(lambda p: g.logdet(g.fit(g.standard(d, dtype=p.dtype), g.moments_of_points(p), covariance="full", estimator="mle")))(points)
+
+    ld64 = np.asarray(logdet_of(jnp.asarray(x)))
+    ld32 = np.asarray(logdet_of(jnp.asarray(x, jnp.float32)))
+    assert np.all(np.isfinite(ld32))
+    cond = np.linalg.cond(x - x.mean(1, keepdims=True))
+    # First-order perturbation: |d log det| <= 2 d kappa eps for relative data error eps.
+    assert np.all(np.abs(ld32 - ld64) <= 2 * d * cond * 4 * np.finfo(np.float32).eps + 1e-4)
+
+
 def test_frames_are_inverse():
     rng = np.random.default_rng(2)
     frame, _ = random_params(rng, 4)

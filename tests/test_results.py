@@ -34,6 +34,21 @@ def test_stats_of_saturated_values_stay_finite():
     assert res[0, 0, 0] == pytest.approx(big * (2 / 3), rel=1e-12)
 
 
+def test_nonfinite_loops_are_left_out_not_spread():
+    # Loop 2 broke down at generation 1: the statistics are those of the finite loops.
+    x = np.array([[[1.0, 2.0], [3.0, 4.0], [5.0, np.nan], [7.0, np.inf]]])
+    stats = LoopStats()
+    stats.update(x[:, :3])
+    stats.update(x[:, 3:])
+    res = stats.result()
+    finite = np.array([2.0, 4.0])
+    np.testing.assert_allclose(res[0, :, 0], [4.0, np.std([1, 3, 5, 7], ddof=1), np.std([1, 3, 5, 7], ddof=1) / 2, *np.quantile([1, 3, 5, 7], QUANTILES)])
+    np.testing.assert_allclose(res[0, :, 1], [3.0, finite.std(ddof=1), finite.std(ddof=1) / np.sqrt(2), *np.quantile(finite, QUANTILES)])
+    empty = LoopStats()
+    empty.update(np.full((1, 3, 1), np.nan))
+    assert np.all(np.isnan(empty.result()))
+
+
 def test_quantiles_use_the_first_loops_only():
     stats = LoopStats(quantile_loops=4)
     stats.update(np.arange(10.0)[None, :, None])

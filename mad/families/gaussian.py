@@ -5,6 +5,12 @@ triangular (an LDL^T factorisation kept in log space). Under collapse the scales
 geometrically; keeping their logarithms apart from U means log det Sigma = 2 sum(log_scale) stays
 exact far below what a float32 covariance could hold.
 
+Summaries keep a factor too: a sample's scatter is held as a lower-triangular L with L L^T = S,
+computed from the centred points by Gram-Schmidt (the R of their QR), never by forming x^T x and
+factoring it. Forming x^T x squares the condition number: at n = d + 1 points in float32 about one
+sample in a thousand has a scatter whose Cholesky factorisation fails (NaN), while the factor of the
+points themselves always exists and is exact for data perturbed at rounding level.
+
 The same idea keeps fitting exact: synthetic data are drawn and summarised in the *frame* of the
 model that generated them (y = L^{-1}(x - mean), i.e. N(0, lam I)), the new fit is computed in that
 frame and composed back onto the old one. Refitting never multiplies tiny numbers by tiny numbers.
@@ -39,14 +45,19 @@ class GaussianParams(NamedTuple):
 class Moments(NamedTuple):
     """Weighted summary of a sample (weights w_i >= 0 summing to one).
 
-    mean = sum w_i x_i, cov = sum w_i (x_i - mean)(x_i - mean)^T, wsq = sum w_i^2
-    (1 / count for equal weights), count = number of points.
+    mean = sum w_i x_i, tril lower triangular with tril tril^T = cov = sum w_i (x_i - mean)(x_i -
+    mean)^T, wsq = sum w_i^2 (1 / count for equal weights), count = number of points.
     """
 
     count: Float[Array, ""]
     mean: Float[Array, " d"]
-    cov: Float[Array, "d d"]
+    tril: Float[Array, "d d"]
     wsq: Float[Array, ""]
+
+    @property
+    def cov(self) -> Float[Array, "d d"]:
+        """The weighted covariance (for inspection: the family never forms it)."""
+        return self.tril @ self.tril.T
 
 
 def standard(dim: int, scale: float = 1.0, dtype=jnp.float32) -> GaussianParams:
@@ -70,32 +81,64 @@ def logdet(params: GaussianParams) -> Float[Array, ""]:
 # ----------------------------------------------------------------------------- sufficient statistics
 
 
+def tril_of_rows(a: Float[Array, "m d"]) -> Float[Array, "d d"]:
+    """Lower-triangular L with L L^T = a^T a and a non-negative diagonal: R^T of a = QR.
+
+    Small d: modified Gram-Schmidt over the columns, written out so that it vectorises under vmap
+    (its R is backward stable, as Householder's is: the exact factor of a + E, |E| ~ eps |a|).
+    Larger d: LAPACK's QR. Either way no Gram matrix is formed, so no rounding can make it
+    indefinite, and a rank-deficient a gives zero diagonal entries rather than NaN.
+    """
+    m, dim = a.shape
+    if dim > SMALL_DIM:
+        if m < dim:  # zero rows change nothing in a^T a
+            a = jnp.concatenate([a, jnp.zeros((dim - m, dim), a.dtype)])
+        r = jnp.linalg.qr(a, mode="r")[:dim]
+        sign = jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(a.dtype)
+        return (r * sign[:, None]).T
+    columns = [a[:, j] for j in range(dim)]
+    rows = []
+    for j in range(dim):
+        v = columns[j]
+        norm = jnp.sqrt(jnp.sum(v * v))
+        q = v / jnp.where(norm > 0, norm, 1.0)
+        entries = [jnp.zeros((), a.dtype)] * j + [norm]
+        for k in range(j + 1, dim):
+            r_jk = jnp.sum(q * columns[k])
+            columns[k] = columns[k] - r_jk * q
+            entries.append(r_jk)
+        rows.append(jnp.stack(entries))
+    return jnp.stack(rows).T
+
+
 def moments_of_points(x: Float[Array, "n d"], mask=None) -> Moments:
     """Equal-weight moments of the rows of x (of the rows where `mask` is true, if given)."""
     if mask is None:
         n = x.shape[0]
         mean = jnp.mean(x, axis=0)
-        centred = x - mean[None, :]
-        return Moments(jnp.asarray(n, x.dtype), mean, centred.T @ centred / n, jnp.asarray(1.0 / n, x.dtype))
+        centred = (x - mean[None, :]) / jnp.sqrt(jnp.asarray(n, x.dtype))
+        return Moments(jnp.asarray(n, x.dtype), mean, tril_of_rows(centred), jnp.asarray(1.0 / n, x.dtype))
     n = jnp.sum(mask).astype(x.dtype)
     w = mask.astype(x.dtype) / n
     mean = w @ x
     centred = (x - mean[None, :]) * jnp.sqrt(w)[:, None]
-    return Moments(n, mean, centred.T @ centred, 1.0 / n)
+    return Moments(n, mean, tril_of_rows(centred), 1.0 / n)
 
 
 def merge(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] = None) -> Moments:
     """Moments of the union of two samples; a carries total weight `weight_a` (default: by counts).
 
-    cov = w S_a + (1 - w) S_b + w (1 - w) (m_a - m_b)(m_a - m_b)^T  (Chan et al.'s pairwise update).
+    cov = w S_a + (1 - w) S_b + w (1 - w) (m_a - m_b)(m_a - m_b)^T  (Chan et al.'s pairwise update),
+    factored as the triangle of the stacked rows [sqrt(w) L_a^T; sqrt(1 - w) L_b^T; sqrt(w (1 - w)) delta^T].
     """
     count = a.count + b.count
     w = a.count / count if weight_a is None else jnp.asarray(weight_a, a.mean.dtype)
     delta = a.mean - b.mean
+    rows = jnp.concatenate([jnp.sqrt(w) * a.tril.T, jnp.sqrt(1 - w) * b.tril.T, jnp.sqrt(w * (1 - w)) * delta[None, :]])
     return Moments(
         count=count,
         mean=w * a.mean + (1 - w) * b.mean,
-        cov=w * a.cov + (1 - w) * b.cov + w * (1 - w) * jnp.outer(delta, delta),
+        tril=tril_of_rows(rows),
         wsq=w**2 * a.wsq + (1 - w) ** 2 * b.wsq,
     )
 
@@ -143,14 +186,13 @@ def standard_moments(
     k_mean, k_scatter = jax.random.split(key)
     mean = jnp.sqrt(lam / n) * jax.random.normal(k_mean, (dim,), dtype)
     if covariance == "full":
-        a = bartlett(k_scatter, n - 1, dim, dtype)
-        scatter = matmul(a, a.T)
+        root = bartlett(k_scatter, n - 1, dim, dtype)  # the scatter's Cholesky factor itself
     elif covariance == "diag":
-        scatter = jnp.diag(jnp.exp(random.log_chisquare(k_scatter, [n - 1] * dim, dtype)))
+        root = jnp.diag(jnp.exp(0.5 * random.log_chisquare(k_scatter, [n - 1] * dim, dtype)))
     else:
-        total = jnp.exp(random.log_chisquare(k_scatter, dim * (n - 1), dtype))[0]
-        scatter = (total / dim) * jnp.eye(dim, dtype=dtype)
-    return Moments(jnp.asarray(n, dtype), mean, lam * scatter / n, jnp.asarray(1.0 / n, dtype))
+        log_total = random.log_chisquare(k_scatter, dim * (n - 1), dtype)[0]
+        root = jnp.exp(0.5 * (log_total - jnp.log(float(dim)))) * jnp.eye(dim, dtype=dtype)
+    return Moments(jnp.asarray(n, dtype), mean, jnp.sqrt(lam / n) * root, jnp.asarray(1.0 / n, dtype))
 
 
 # ----------------------------------------------------------------------------- frames
@@ -160,15 +202,15 @@ def into_frame(params: GaussianParams, m: Moments) -> Moments:
     """Express data-frame moments in the frame of `params`: y = L^{-1}(x - mean)."""
     inv_scale = jnp.exp(-params.log_scale)
     mean = inv_scale * solve_triangular(params.unit_tril, m.mean - params.mean, lower=True, unit_diagonal=True)
-    half = inv_scale[:, None] * solve_triangular(params.unit_tril, m.cov, lower=True, unit_diagonal=True)
-    cov = inv_scale[:, None] * solve_triangular(params.unit_tril, half.T, lower=True, unit_diagonal=True)
-    return m._replace(mean=mean, cov=0.5 * (cov + cov.T))
+    # L^{-1} T is lower triangular with the diagonal of T scaled by exp(-s): still a factor.
+    tril = inv_scale[:, None] * solve_triangular(params.unit_tril, m.tril, lower=True, unit_diagonal=True)
+    return m._replace(mean=mean, tril=tril)
 
 
 def out_of_frame(params: GaussianParams, m: Moments) -> Moments:
     """Inverse of `into_frame`: x = mean + L y."""
     tril = scale_tril(params)
-    return m._replace(mean=params.mean + tril @ m.mean, cov=tril @ m.cov @ tril.T)
+    return m._replace(mean=params.mean + tril @ m.mean, tril=matmul(tril, m.tril))
 
 
 # ----------------------------------------------------------------------------- fit and sample
@@ -182,10 +224,9 @@ def fit(frame: GaussianParams, m: Moments, *, covariance: str, estimator: str) -
     mean' = mean + L m_y and L' = L C, where C C^T = Sigma_hat.
     """
     dim = m.mean.shape[0]
-    cov = m.cov / (1.0 - m.wsq) if estimator == "unbiased" else m.cov
+    c = m.tril / jnp.sqrt(1.0 - m.wsq) if estimator == "unbiased" else m.tril  # C C^T = Sigma_hat
     mean = frame.mean + frame.unit_tril @ (jnp.exp(frame.log_scale) * m.mean)
     if covariance == "full":
-        c = jnp.linalg.cholesky(cov)
         c_diag = jnp.diagonal(c)
         log_c = jnp.log(c_diag)
         # L' = U1 D1 U2 D2 = U1 (D1 U2 D1^-1) D1 D2: the middle factor is unit lower triangular.
@@ -194,12 +235,13 @@ def fit(frame: GaussianParams, m: Moments, *, covariance: str, estimator: str) -
         s = frame.log_scale
         ratio = jnp.exp(jnp.minimum(s[:, None] - s[None, :], 60.0))
         lower = jnp.tril(jnp.ones((dim, dim), bool), k=-1)
-        middle = jnp.eye(dim, dtype=cov.dtype) + jnp.where(lower, (c / c_diag[None, :]) * ratio, 0.0)
+        middle = jnp.eye(dim, dtype=c.dtype) + jnp.where(lower, (c / c_diag[None, :]) * ratio, 0.0)
         return GaussianParams(mean, frame.log_scale + log_c, matmul(frame.unit_tril, middle))
+    variances = jnp.sum(c * c, axis=1)  # the diagonal of C C^T
     if covariance == "diag":
-        log_c = 0.5 * jnp.log(jnp.diagonal(cov))
+        log_c = 0.5 * jnp.log(variances)
     else:
-        log_c = jnp.full(dim, 0.5 * jnp.log(jnp.trace(cov) / dim), cov.dtype)
+        log_c = jnp.full(dim, 0.5 * jnp.log(jnp.sum(variances) / dim), c.dtype)
     return GaussianParams(mean, frame.log_scale + log_c, frame.unit_tril)
 
 

@@ -106,13 +106,18 @@ def _point_metrics(config: Config, data) -> Metrics:
     return Metrics(model, real)
 
 
+NONFINITE_DOC = "a metric of the loop is NaN or infinite (left out of every other statistic)"
+
+
 def metric_docs(config: Config) -> dict[str, str]:
     """One-line descriptions of the metrics of this config's family, for result attributes."""
     if config.model.name == "gaussian":
-        return dict(gaussian.DOCS)
-    if config.model.name in ("categorical", "poisson", "linreg"):
-        return dict(discrete.DOCS)
-    return dict(SAMPLE_DOCS)
+        docs = gaussian.DOCS
+    elif config.model.name in ("categorical", "poisson", "linreg"):
+        docs = discrete.DOCS
+    else:
+        docs = SAMPLE_DOCS
+    return {**docs, "nonfinite": NONFINITE_DOC}
 
 
 __all__ = ["Metrics", "discrete", "gaussian", "make_metrics", "metric_docs", "samples"]

@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 STAT_DIMS = ("stat", "generation")
+# Indicator metrics (0 or 1 per loop): their mean is the fraction of loops, the statistic shown.
+FRACTIONS = ("collapsed", "nonfinite")
 
 
 def metrics_of(ds: xr.Dataset) -> list[str]:
@@ -60,22 +62,22 @@ def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
     shown = []
     for point, colour in zip(points, colours):
         var = ds[metric].sel(point)
-        if metric == "collapsed":  # a fraction: the mean is the statistic that matters
+        if metric in FRACTIONS:  # a fraction: the mean is the statistic that matters
             centre, low, high = (var.sel(stat=s).values for s in ("mean", "mean", "mean"))
         else:
             centre, low, high = (var.sel(stat=s).values for s in ("q50", "q05", "q95"))
         ax.plot(generation, centre, color=colour, lw=1.6, label=_label(point))
-        if metric != "collapsed":
+        if metric not in FRACTIONS:
             ax.fill_between(generation, low, high, color=colour, alpha=0.18, lw=0)
         shown.append(np.concatenate([centre[1:], low[1:], high[1:]]))
         if theory in ds and np.isfinite(ds[theory].sel(point).values).any():
             ax.plot(generation, ds[theory].sel(point).values, color=colour, lw=1.2, ls="--")
             shown.append(ds[theory].sel(point).values[1:])
-    if metric != "collapsed" and _wants_log(np.concatenate(shown)):
+    if metric not in FRACTIONS and _wants_log(np.concatenate(shown)):
         ax.set_yscale("log")
     ax.set_xlabel("generation")
     ax.set_ylabel(metric)
-    what = "fraction of loops" if metric == "collapsed" else "median and q05-q95 over loops"
+    what = "fraction of loops" if metric in FRACTIONS else "median and q05-q95 over loops"
     if theory in ds:
         what += "; dashed: closed-form expectation"
     ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}", fontsize=9)
@@ -125,11 +127,13 @@ def write_figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
         tmp.replace(path)
         paths.append(path)
 
-    for metric in metrics_of(ds):
+    # A run in which no loop broke down needs no figure saying so (the report's table does).
+    shown = [m for m in metrics_of(ds) if not (m == "nonfinite" and not np.any(ds[m].sel(stat="mean").values > 0))]
+    for metric in shown:
         save(metric_figure(ds, metric), metric)
     numeric = [a for a in grid_axes(ds) if np.issubdtype(ds[a].dtype, np.number) and ds.sizes[a] > 1]
     for axis in numeric:
-        for metric in metrics_of(ds):
-            if metric != "collapsed":
+        for metric in shown:
+            if metric not in FRACTIONS:
                 save(final_figure(ds, metric, axis), f"final_{metric}_vs_{axis}")
     return paths

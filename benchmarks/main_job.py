@@ -46,11 +46,11 @@ def api_seconds() -> dict:
 
     from mad.config import register_configs
     from mad.simulation import simulate
-    from mad.sweep import to_config
+    from mad.config import from_hydra
 
     register_configs()
     with hydra.initialize_config_module("mad.conf", version_base="1.3"):
-        config = to_config(hydra.compose("config", overrides=["+grid=lambda", "progress=false"]))
+        config = from_hydra(hydra.compose("config", overrides=["+grid=lambda", "progress=false"]))
     start = time.perf_counter()
     simulate(config)
     first = time.perf_counter() - start

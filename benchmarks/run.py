@@ -219,13 +219,12 @@ def baseline_flow_one_at_a_time(config, budget: float, max_loops: int) -> tuple[
     import optax
 
     from mad.data import make_data
-    from mad.families import make_flow
-    from mad.families.flow import FlowParams, optimizer, standardisation
+    from mad.families.flow import FlowParams, build, optimizer, standardisation
     from mad.families.points import points, resample_rows
 
     data = make_data(config)
     m = config.model
-    _, flow = make_flow(config, data)
+    _, flow = build(config, data)
     opt = optimizer(m.optimizer, m.lr)
 
     @jax.jit

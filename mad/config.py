@@ -13,34 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 COVARIANCES = ("full", "diag", "iso")
 ESTIMATORS = ("mle", "unbiased")
 BACKENDS = ("samples", "suffstats")
-LOOPS = ("replace", "augment", "fresh", "accumulate", "accumulate_subsample")
 PRECISIONS = ("float32", "float64")
 WANDB_MODES = ("offline", "online", "disabled")
-CONTINUOUS_DATA = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits")
-DATASETS = CONTINUOUS_DATA + ("zipf", "words", "poisson", "regression")
-MODELS = ("gaussian", "gmm", "kde", "flow", "categorical", "poisson", "linreg")
-INITS = ("kmeans++", "random")
-OPTIMIZERS = ("adam", "adamw", "sgd")
-# The data each model family can be fitted to, and the loops it runs in.
-MODEL_DATA = {
-    "gaussian": CONTINUOUS_DATA, "gmm": CONTINUOUS_DATA, "kde": CONTINUOUS_DATA, "flow": CONTINUOUS_DATA,
-    "categorical": ("zipf", "words"), "poisson": ("poisson",), "linreg": ("regression",),
-}  # fmt: skip
-MODEL_LOOPS = {
-    "categorical": ("replace", "augment", "fresh", "accumulate"),
-    "poisson": ("replace", "augment", "fresh", "accumulate"),
-    "linreg": ("replace", "accumulate"),
-}
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression")
+# Model families and loops are registered in mad.families.FAMILIES and mad.loops.LOOPS.
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
 GROUPS = ("data", "model", "loop")
-# Grid axes that keep every array shape: vmapped inside one compiled program.
-TRACED_AXES = ("loop.lam", "loop.real_weight")
 
 
 class ConfigError(ValueError):
@@ -73,38 +57,17 @@ class DataConfig:
     rate: float = 1.0
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """The model family refit every generation.
+def ModelConfig(name: str = "gaussian", **keys: Any) -> Any:
+    """The typed config of model family `name` (its module's dataclass, e.g.
+    `mad.families.gmm.GmmConfig`) with the given keys; every other key keeps that family's
+    default. A key the family does not have is a ConfigError naming the family's keys.
 
-    gaussian: `covariance`, `estimator`, `backend`. gmm: `components` (K), `covariance` (full or
-    diag), EM with `em_iters` iterations stopping at `tol`, covariance floor `reg`, `init`
-    (kmeans++ or random) and `warm_start` (start from the previous generation's fit).
-    kde: Gaussian kernels of `bandwidth` (null: Scott's rule, refitted each generation).
-    flow: RealNVP with `layers` affine couplings of `hidden` units, trained `steps` steps of
-    `optimizer` (learning rate `lr`, minibatches of `batch_size`), afresh or from the previous
-    generation's network (`warm_start`). categorical: counts plus additive smoothing `alpha`.
-    poisson: the mean count. linreg: least squares.
+    Each family declares its own keys and their one default (its spec's `config`), so
+    `model.hidden` means something for model=flow only.
     """
+    from mad.families import family_spec
 
-    name: str = "gaussian"
-    covariance: str = "full"
-    estimator: str = "mle"
-    backend: str = "samples"
-    components: Optional[int] = None  # None: the data's number of modes (8 without modes)
-    em_iters: int = 30
-    tol: float = 1e-3
-    reg: float = 1e-6
-    init: str = "kmeans++"
-    warm_start: bool = False
-    bandwidth: Optional[float] = None
-    alpha: float = 0.0
-    layers: int = 4
-    hidden: int = 32
-    steps: int = 200
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    batch_size: int = 128
+    return family_spec(name).make_config(name=name, **keys)
 
 
 @dataclass(frozen=True)
@@ -188,7 +151,7 @@ class Config:
     """
 
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Any = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
@@ -209,66 +172,57 @@ class Config:
 # validation
 
 
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+def choice(key: str, value: Any, allowed) -> None:
     if value not in allowed:
-        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(allowed)}")
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
 
 
-def _integer(key: str, value: Any, minimum: int) -> None:
+def integer(key: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{key}={value!r} must be an integer >= {minimum}")
     if value < minimum:
         raise ConfigError(f"{key}={value} must be an integer >= {minimum}")
 
 
-def _fit_sizes(loop: LoopConfig) -> dict[str, int]:
-    """The number of points each kind of fit of this loop sees, keyed by the keys that set it."""
-    if loop.name == "accumulate_subsample":
-        return {"loop.n_fit": loop.fit_size}
-    sizes = {}
-    if loop.name in ("replace", "augment", "fresh"):
-        sizes["loop.n_syn" if loop.n_real == 0 else "loop.n_syn + loop.n_real"] = loop.n_syn + loop.n_real
-    sizes["loop.n_init"] = loop.init_size
-    return sizes
-
-
 def validate(config: Config) -> Config:
-    """Check one grid point's config; return it unchanged or raise ConfigError."""
+    """Check one grid point's config; return it unchanged or raise ConfigError.
+
+    Generic keys are checked here; the chosen family and loop check their own (their specs'
+    `validate`), and the registries say which data and loops a family accepts.
+    """
+    from mad.families import family_spec
+    from mad.loops import LOOPS, loop_spec
+
     data, model, loop = config.data, config.model, config.loop
-    _choice("data.name", data.name, DATASETS)
-    _integer("data.dim", data.dim, 1)
+    choice("data.name", data.name, DATASETS)
+    integer("data.dim", data.dim, 1)
     if not (isinstance(data.scale, (int, float)) and math.isfinite(data.scale) and data.scale > 0):
         raise ConfigError(f"data.scale={data.scale!r} must be a finite number > 0")
-    _choice("model.name", model.name, MODELS)
-    _choice("model.covariance", model.covariance, COVARIANCES)
-    _choice("model.estimator", model.estimator, ESTIMATORS)
-    _choice("model.backend", model.backend, BACKENDS)
-    _choice("loop.name", loop.name, LOOPS)
-    if data.name not in MODEL_DATA[model.name]:
-        raise ConfigError(f"data={data.name} cannot be fitted by model={model.name}; choose data from {', '.join(MODEL_DATA[model.name])}")
-    if loop.name not in MODEL_LOOPS.get(model.name, LOOPS):
-        raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(MODEL_LOOPS[model.name])}")
-    if model.name in ("gmm", "kde", "flow"):
-        _validate_points_family(config)
-    elif model.name in ("categorical", "poisson", "linreg"):
-        _validate_counting_family(config)
-    elif data.name != "gaussian" and model.backend != "samples":
-        raise ConfigError(f"data={data.name} is not Gaussian: model=gaussian needs model.backend=samples to draw it")
-    _choice("precision", config.precision, PRECISIONS)
-    _choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
-    _integer("generations", config.generations, 1)
-    _integer("loops", config.loops, 1)
-    _integer("seed", config.seed, 0)
-    _integer("chunk", config.chunk, 1)
-    _integer("shard.count", config.shard.count, 1)
+    family = family_spec(model.name)
+    looping = loop_spec(loop.name)
+    if data.name not in family.data:
+        raise ConfigError(f"data={data.name} cannot be fitted by model={model.name}; choose data from {', '.join(family.data)}")
+    runs_in = [
+        name for name, spec in LOOPS.items()
+        if (family.loops is None or name in family.loops) and (family.draws_points or not spec.needs_points)
+    ]  # fmt: skip
+    if loop.name not in runs_in:
+        raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(runs_in)}")
+    choice("precision", config.precision, PRECISIONS)
+    choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
+    integer("generations", config.generations, 1)
+    integer("loops", config.loops, 1)
+    integer("seed", config.seed, 0)
+    integer("chunk", config.chunk, 1)
+    integer("shard.count", config.shard.count, 1)
     if not (isinstance(config.shard.index, int) and 0 <= config.shard.index < config.shard.count):
         raise ConfigError(f"shard.index={config.shard.index!r} must be an integer in 0..shard.count-1 = {config.shard.count - 1}")
-    _integer("loop.n_syn", loop.n_syn, 1)
-    _integer("loop.n_real", loop.n_real, 0)
+    integer("loop.n_syn", loop.n_syn, 1)
+    integer("loop.n_real", loop.n_real, 0)
     if loop.n_init is not None:
-        _integer("loop.n_init", loop.n_init, 1)
+        integer("loop.n_init", loop.n_init, 1)
     if loop.n_fit is not None:
-        _integer("loop.n_fit", loop.n_fit, 1)
+        integer("loop.n_fit", loop.n_fit, 1)
     if not (0.0 < config.collapse_threshold < 1.0):
         raise ConfigError(
             f"collapse_threshold={config.collapse_threshold!r} must lie in (0, 1): the "
@@ -278,133 +232,47 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"loop.lam={loop.lam!r} must lie in (0, 1] (1 = unbiased sampling)")
     if not (isinstance(loop.keep, (int, float)) and 0.0 < loop.keep <= 1.0):
         raise ConfigError(f"loop.keep={loop.keep!r} must lie in (0, 1] (1 = keep every draw)")
-    if loop.keep < 1.0 and model.name != "gmm":
-        raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs model=gmm; use loop.lam for Gaussians")
-    if model.name == "poisson" and loop.lam != 1.0:
-        raise ConfigError(f"loop.lam={loop.lam} has no meaning for model=poisson (a count has no temperature); leave it 1")
+    if loop.keep < 1.0 and not family.curation:
+        curating = " or ".join(f"model={name}" for name, spec in _families().items() if spec.curation)
+        raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs {curating}; use loop.lam for the others")
+    if not family.sampling_bias and loop.lam != 1.0:
+        raise ConfigError(f"loop.lam={loop.lam} has no meaning for model={model.name} (it has no sampling bias); leave it 1")
 
     if loop.real_weight is not None:
-        if loop.name not in ("augment", "fresh"):
-            raise ConfigError(
-                f"loop.real_weight={loop.real_weight!r} is only used by loop=augment or "
-                f"loop=fresh (got loop={loop.name}); leave it null"
-            )
+        if not looping.weighted:
+            weighted = " or ".join(f"loop={name}" for name, spec in LOOPS.items() if spec.weighted)
+            raise ConfigError(f"loop.real_weight={loop.real_weight!r} is only used by {weighted} (got loop={loop.name}); leave it null")
         if not (0.0 <= loop.real_weight <= 1.0):
             raise ConfigError(f"loop.real_weight={loop.real_weight!r} must lie in [0, 1] or be null")
         if loop.n_real == 0:
             raise ConfigError("loop.real_weight needs real data: set loop.n_real >= 1")
-    if loop.name in ("replace", "accumulate", "accumulate_subsample") and loop.n_real != 0:
+    if looping.real == "none" and loop.n_real != 0:
         raise ConfigError(
             f"loop.n_real={loop.n_real} must be 0 for loop={loop.name}: its only real data is the "
             "initial sample of loop.n_init points"
         )
-    if loop.name == "augment" and loop.init_size < loop.n_real:
-        raise ConfigError(
-            f"loop.n_init={loop.init_size} must be >= loop.n_real={loop.n_real} for loop=augment: "
-            "the fixed real set is part of the initial sample"
-        )
-    if loop.name == "accumulate_subsample":
-        if model.backend != "samples":
-            raise ConfigError(
-                "loop=accumulate_subsample draws points from a pool and needs "
-                "model.backend=samples (got suffstats)"
-            )
-        if loop.fit_size > loop.init_size:
-            raise ConfigError(
-                f"loop.n_fit={loop.fit_size} must be <= loop.n_init={loop.init_size}: the first "
-                "fit draws n_fit points from the initial pool"
-            )
-    elif loop.n_fit is not None:
-        raise ConfigError(f"loop.n_fit is only used by loop=accumulate_subsample (got loop={loop.name})")
-
-    if model.name in ("categorical", "poisson", "linreg"):
-        return config
-    # Every fit must determine its covariance: n > d points for a full covariance, n >= 2 else.
-    need = data.dim + 1 if model.covariance == "full" or model.name == "flow" else 2
-    for key, size in _fit_sizes(loop).items():
+    sizes = looping.fit_sizes(loop)
+    if loop.n_fit is not None and "loop.n_fit" not in sizes:
+        users = " or ".join(f"loop={name}" for name, spec in LOOPS.items() if "loop.n_fit" in spec.fit_sizes(loop))
+        raise ConfigError(f"loop.n_fit is only used by {users} (got loop={loop.name}); leave it null")
+    looping.validate(config)
+    family.validate(config)
+    need, why = family.min_fit(config)
+    for key, size in sizes.items():
         if size < need:
-            what = f"more than data.dim={data.dim} points for a full covariance" if model.covariance == "full" else "at least 2 points"
-            raise ConfigError(f"{key}={size} is too small: a fit needs {what}")
+            raise ConfigError(f"{key}={size} is too small: {why}")
     return config
 
 
-# Modes of the mixture data sets, and the component count used for data without modes.
-DATA_MODES = {"gmm_ring": 8, "gmm_grid": 25}
-DEFAULT_COMPONENTS = 8
+def _families():
+    from mad.families import FAMILIES
+
+    return FAMILIES
 
 
-def components_of(config: Config) -> int:
-    """model.components, or the data's number of modes when it is null."""
-    if config.model.components is not None:
-        return config.model.components
-    return DATA_MODES.get(config.data.name, DEFAULT_COMPONENTS)
-
-
-def _positive(key: str, value: Any) -> None:
+def positive(key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{key}={value!r} must be a finite number > 0")
-
-
-def _validate_counting_family(config: Config) -> None:
-    """categorical, poisson and linreg: sufficient statistics, no sample metrics."""
-    data, model, loop = config.data, config.model, config.loop
-    if model.backend != "samples":
-        raise ConfigError(f"model={model.name} has one backend: model.backend must be samples")
-    if model.name == "categorical":
-        _integer("data.vocab", data.vocab, 2)
-        if data.name == "zipf":
-            _positive("data.exponent", data.exponent)
-        if data.name == "words" and data.vocab > 50000:
-            raise ConfigError(f"data.vocab={data.vocab} must be <= 50000 for data=words (wordfreq's English list)")
-        if not (isinstance(model.alpha, (int, float)) and model.alpha >= 0):
-            raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 (additive smoothing; 0 = none)")
-    if model.name == "poisson":
-        _positive("data.rate", data.rate)
-    if model.name == "linreg":
-        if loop.init_size != loop.n_syn:
-            raise ConfigError(
-                f"loop.n_init={loop.init_size} must equal loop.n_syn={loop.n_syn} for model=linreg: "
-                "every generation relabels the same fixed design of n_syn rows"
-            )
-        if loop.n_syn < data.dim + 2:
-            raise ConfigError(f"loop.n_syn={loop.n_syn} must be >= data.dim + 2 = {data.dim + 2} rows for least squares")
-
-
-def _validate_points_family(config: Config) -> None:
-    """gmm, kde and flow: fitted on points, scored by the sample metrics."""
-    data, model, metrics = config.data, config.model, config.metrics
-    if model.backend != "samples":
-        raise ConfigError(f"model={model.name} fits points: model.backend must be samples")
-    if model.name == "gmm":
-        _choice("model.covariance", model.covariance, ("full", "diag"))
-        _choice("model.init", model.init, INITS)
-        if model.components is not None:
-            _integer("model.components", model.components, 1)
-        _integer("model.em_iters", model.em_iters, 1)
-        if not model.reg >= 0:
-            raise ConfigError(f"model.reg={model.reg!r} must be >= 0")
-    if model.name == "kde" and model.bandwidth is not None:
-        _positive("model.bandwidth", model.bandwidth)
-    if model.name == "flow":
-        _integer("model.layers", model.layers, 1)
-        _integer("model.hidden", model.hidden, 1)
-        _integer("model.steps", model.steps, 1)
-        _integer("model.batch_size", model.batch_size, 1)
-        _positive("model.lr", model.lr)
-        _choice("model.optimizer", model.optimizer, OPTIMIZERS)
-    if data.name in ("gmm_ring", "gmm_grid", "moons") and data.dim != 2:
-        raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
-    if data.name == "digits" and not 1 <= data.dim <= 64:
-        raise ConfigError(f"data.dim={data.dim} must lie in 1..64 for data=digits (8 x 8 images, PCA-reduced)")
-    if not data.rare_weight > 0:
-        raise ConfigError(f"data.rare_weight={data.rare_weight!r} must be > 0")
-    _integer("data.n_test", data.n_test, metrics.k + 1)
-    _integer("metrics.samples", metrics.samples, metrics.k + 1)
-    _integer("metrics.k", metrics.k, 1)
-    k = components_of(config) if model.name == "gmm" else 1
-    for key, size in _fit_sizes(config.loop).items():
-        if size < k:
-            raise ConfigError(f"{key}={size} is too small: EM with model.components={k} needs as many points")
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,6 +322,69 @@ def _unlock(node: DictConfig) -> DictConfig:
     return node
 
 
+def flatten_grid(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested grid config -> {dotted key: values}; a list at a group name chooses group options,
+    a mapping with `values` is a linked axis (kept whole)."""
+    if isinstance(node, (list, tuple, ListConfig)):
+        return {prefix: list(node)}
+    if isinstance(node, dict) and "values" in node:
+        return {prefix: node}
+    if not isinstance(node, (dict, DictConfig)):
+        raise ConfigError(f"grid.{prefix}={node!r}: a grid axis must be a list of values")
+    out: dict[str, list] = {}
+    for key, value in node.items():
+        out.update(flatten_grid(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _unknown_keys(node: DictConfig, schema: type, prefix: str) -> None:
+    """Keys added with `+key=value` that the typed config does not have: a ConfigError naming the
+    key, the closest known key and the allowed ones (not a traceback from a frozen dataclass)."""
+    import difflib
+
+    known = {f.name: f for f in dataclasses.fields(schema)}
+    for key in node.keys():
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            allowed = ", ".join(prefix + k for k in known if k != "grid")
+            raise ConfigError(f"{prefix}{key} is not a config key{hint}; the keys here are: {allowed}")
+        child = node._get_node(key)
+        kind = known[key].default_factory if known[key].default_factory is not dataclasses.MISSING else None
+        if isinstance(child, DictConfig) and kind is not None and dataclasses.is_dataclass(kind) and key != "model":
+            _unknown_keys(child, kind, f"{prefix}{key}.")
+
+
+def from_hydra(cfg: DictConfig) -> Config:
+    """A composed DictConfig as the typed Config (the model as its family's own config), with the
+    grid flattened to dotted keys."""
+    _unknown_keys(cfg, Config, "")
+    grid = OmegaConf.to_container(cfg.grid, resolve=True)
+    config = OmegaConf.to_object(cfg)
+    model = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if v is not None}
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(Config)}
+    return Config(**{**fields, "model": ModelConfig(**model), "grid": flatten_grid(grid) if grid else {}})
+
+
+def _model_schema():
+    """A dataclass with every registered family's model keys (all optional), so that Hydra can
+    compose any model option; `from_hydra` then builds the chosen family's own typed config,
+    which rejects the keys it does not have."""
+    from mad.families import FAMILIES
+
+    keys: dict[str, Any] = {}
+    for spec in FAMILIES.values():
+        for f in dataclasses.fields(spec.config):
+            if f.name != "name":
+                keys.setdefault(f.name, None)
+    fields = [("name", str, field(default="gaussian"))] + [(k, Optional[Any], field(default=None)) for k in keys]
+    return dataclasses.make_dataclass("ModelKeys", fields)
+
+
 def register_configs() -> None:
     """Register the typed schema that conf/config.yaml extends (its first default)."""
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=_unlock(OmegaConf.structured(Config)))
+    schema = _unlock(OmegaConf.structured(Config))
+    OmegaConf.set_struct(schema, False)
+    schema.model = OmegaConf.structured(_model_schema())
+    OmegaConf.set_struct(schema, None)
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=_unlock(schema))

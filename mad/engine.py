@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -22,10 +22,10 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig, components_of
+from mad.config import Config, DataConfig, LoopConfig, MetricsConfig
 from mad.data import make_data
-from mad.families import largest_fit, make_family
-from mad.loops import Knobs, make_loop
+from mad.families import family_spec, make_family
+from mad.loops import Knobs, loop_spec, make_loop
 from mad.metrics import make_metrics
 
 # Device memory one compiled call may give to per-loop working data (samples, pools).
@@ -43,7 +43,7 @@ class Program:
     """Everything that fixes shapes and code paths; hashable, one compiled program each."""
 
     data: DataConfig
-    model: ModelConfig
+    model: Any  # the family's own config dataclass
     loop: LoopConfig  # with the traced knobs normalised away
     generations: int
     precision: str
@@ -161,34 +161,20 @@ def lane_block(program: Program, devices: int = 1) -> int | None:
     """
     if jax.default_backend() != "cpu":
         return None
-    if program.model.name == "gaussian":
+    if not family_spec(program.model.name).cache_bound:
         return MULTI_CPU_LANE_BLOCK if devices > 1 else None
     return CPU_LANE_BLOCK
 
 
 def lane_bytes(program: Program) -> int:
-    """Rough device memory of one loop's working data in one generation."""
+    """Rough device memory of one loop's working data in one generation: parameters and metric
+    outputs, the family's own working set (its spec's `lane_floats`) and the loop's point buffer."""
     config = program.config()
-    loop, model, dim, item = program.loop, program.model, program.data.dim, program.dtype.itemsize
-    fit_points = max(loop.n_syn + loop.n_real, loop.init_size)
-    floats = 4 * dim * dim + 16 * (program.generations + 1)  # parameters and metric outputs
-    if model.name == "gaussian" and model.backend == "samples":
-        floats += 3 * fit_points * dim  # draws, scaled copy, centred copy
-    if model.name in ("gmm", "kde", "flow"):
-        floats += 3 * fit_points * dim
-        m = program.metrics.samples
-        floats += 3 * m * (m + program.data.n_test)  # pairwise distances of the sample metrics
-    if model.name == "gmm":
-        floats += 3 * fit_points * components_of(config)  # EM responsibilities
-    if model.name == "kde":
-        floats += largest_fit(config) * (dim + 1) + 2 * program.data.n_test * largest_fit(config)  # the stored sample, nll_test
-    if model.name == "flow":
-        floats += 8 * model.layers * (model.hidden * (model.hidden + 2 * dim + 4) + model.batch_size * (model.hidden + dim))
-    if model.name == "categorical":
-        floats += 4 * program.data.vocab + 2 * fit_points  # probabilities, counts, draws
-    if loop.name == "accumulate_subsample" or (loop.name == "accumulate" and model.name in ("gmm", "kde", "flow")):
-        floats += (loop.init_size + (program.generations - 1) * loop.n_syn) * dim  # the point pool
-    return floats * item
+    loop, dim = program.loop, program.data.dim
+    family = family_spec(program.model.name)
+    floats = 4 * dim * dim + 16 * (program.generations + 1) + family.lane_floats(config)
+    floats += loop_spec(loop.name).point_rows(loop, program.generations, family.exact_pooling) * dim
+    return floats * program.dtype.itemsize
 
 
 def loops_per_call(program: Program, points: int, chunk: int) -> int:

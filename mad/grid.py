@@ -13,12 +13,12 @@ random keys.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
-from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mad.config import GROUPS, Config, ConfigError, axis_name, option_name, replace_path, validate
@@ -74,17 +74,39 @@ def options(group: str) -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_option(group: str, name: str) -> Any:
-    """A group option from conf/<group>/<name>.yaml, as its typed dataclass."""
+def load_option(group: str, name: str, overrides: Sequence[str] = ()) -> Any:
+    """A group option as its typed dataclass: the `group` part of the config Hydra composes with
+    `group=name` (and the run's other `overrides`, so that `loop.lam=0.8` still applies).
+
+    The command line and the Python API both load options here, so a grid over `model` (whose
+    options are `@package _global_` files that may also choose data or run sizes) gives the same
+    grid points either way: each point takes the option's `group` node, and the other grid axes
+    refine it.
+    """
+    return _load_option(group, name, tuple(overrides))
+
+
+@functools.lru_cache(maxsize=256)
+def _load_option(group: str, name: str, overrides: tuple[str, ...]) -> Any:
+    """load_option, cached: options are immutable once composed."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mad.config import from_hydra, register_configs
+
     if name not in options(group):
         raise ConfigError(f"{group}={name!r} is not a shipped option; choose one of {', '.join(options(group))}")
-    schema = type(getattr(Config(), group))
-    text = (resources.files("mad.conf") / group / f"{name}.yaml").read_text()
+    overrides = [o for o in overrides if o.split("=")[0].lstrip("+~") != group] + [f"{group}={name}"]
+    register_configs()
     try:
-        node = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text))
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"conf/{group}/{name}.yaml: {err}") from err
-    return OmegaConf.to_object(node)
+        if GlobalHydra.instance().is_initialized():
+            cfg = compose(config_name="config", overrides=overrides)
+        else:
+            with initialize_config_module(config_module="mad.conf", version_base="1.3"):
+                cfg = compose(config_name="config", overrides=overrides)
+    except (OmegaConfBaseException, Exception) as err:  # Hydra names the option and the problem
+        raise ConfigError(f"{group}={name}: {err}") from None
+    return getattr(from_hydra(cfg), group)
 
 
 def axes_of(config: Config) -> list[Axis]:

@@ -431,12 +431,12 @@ def compose(name: str, overrides: Sequence[str] = ()):
     import hydra
 
     from mad.config import register_configs
-    from mad.sweep import to_config
+    from mad.config import from_hydra
 
     register_configs()
     with hydra.initialize_config_module("mad.conf", version_base="1.3"):
         cfg = hydra.compose("config", overrides=[f"+experiment={name}", "progress=false", *overrides])
-    return to_config(cfg)
+    return from_hydra(cfg)
 
 
 def run_experiment(experiment: Experiment, size: str, out: Path) -> tuple[xr.Dataset, list[Row], float]:

@@ -117,10 +117,12 @@ def summary_dataset(
     dims = [a.name for a in axes]
     coords = {**_coords(axes), "stat": list(STATS), "generation": np.arange(generations + 1)}
     tail = (len(STATS), generations + 1)
-    names = list(next(iter(stats.values())))
+    # Points of different families (a grid over `model`) report different metrics: each variable
+    # is NaN at the points that do not report it.
+    names = list(dict.fromkeys(name for s in stats.values() for name in s))
     data = {}
     for name in names:
-        arr = _grid_array(axes, {i: s[name] for i, s in stats.items()}, tail, np.float64, np.nan)
+        arr = _grid_array(axes, {i: s[name] for i, s in stats.items() if name in s}, tail, np.float64, np.nan)
         data[name] = xr.Variable(dims + ["stat", "generation"], arr, {"long_name": docs.get(name, name)})
     theory_names = sorted({k for t in theory.values() for k in t})
     for key in theory_names:
@@ -139,11 +141,15 @@ def loops_dataset(
     """Per-loop trajectories: (grid axes..., loop, generation)."""
     dims = [a.name for a in axes] + ["loop", "generation"]
     coords = {**_coords(axes), "loop": np.arange(loops), "generation": np.arange(generations + 1)}
-    first = next(iter(values.values()))
+    samples = {}
+    for v in values.values():
+        for name, arr in v.items():
+            samples.setdefault(name, arr)
     data = {}
-    for name, sample in first.items():
+    for name, sample in samples.items():
         fill = False if sample.dtype == bool else np.nan
-        arr = _grid_array(axes, {i: v[name] for i, v in values.items()}, (loops, generations + 1), sample.dtype, fill)
+        by_point = {i: v[name] for i, v in values.items() if name in v}
+        arr = _grid_array(axes, by_point, (loops, generations + 1), sample.dtype, fill)
         data[name] = xr.Variable(dims, arr)
     return xr.Dataset(data, coords=coords, attrs=dict(attrs))
 
@@ -172,7 +178,8 @@ def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
 
 
 def fingerprint(config: Any, index: int, keep_loops: bool) -> str:
-    """What a saved grid point must match to be reused: its config, grid index and contents."""
+    """What a saved grid point must match to be reused: its resolved config (group options read
+    from their YAML files, so an edited option invalidates it), grid index and contents."""
     import hashlib
 
     # Settings that change neither the values nor what is kept do not invalidate a saved point.

@@ -60,7 +60,7 @@ def run(
         programs.setdefault(Program.of(point.config), []).append(point)
 
     stats, loop_values = {}, {}
-    stamps = {p.index: results.fingerprint(config, p.index, keep_loops) for p in points}
+    stamps = {p.index: results.fingerprint(p.config, p.index, keep_loops) for p in points}
     total = config.loops * config.generations * len(points)
     with sweep_progress(total, len(points), config.progress) as progress:
         for program, members in programs.items():
@@ -97,7 +97,7 @@ def run(
         "grid_points": [p.index for p in points],  # the grid points this run computed
     }
     summary = results.summary_dataset(
-        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=metric_docs(config)
+        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=_docs(points)
     )
     loops = None
     if keep_loops:
@@ -123,6 +123,14 @@ def _run_points(program: Program, members, config: Config, keep_loops: bool, pro
         ({n: s[i] for n, s in summaries.items()}, {n: v[i] for n, v in everything.items()} if keep_loops else None)
         for i in range(len(members))
     ]
+
+
+def _docs(points) -> dict[str, str]:
+    """Metric descriptions of every family in the grid."""
+    docs: dict[str, str] = {}
+    for point in points:
+        docs.update(metric_docs(point.config))
+    return docs
 
 
 def simulate(config: Config, *, resolve: Optional[grids.Resolver] = None) -> xr.Dataset:

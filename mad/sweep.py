@@ -19,9 +19,10 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig
 
-from mad.config import Config, ConfigError, register_configs
+from mad.config import Config, ConfigError, from_hydra, register_configs
+from mad.grid import load_option
 from mad.report.figures import write_figures
 from mad.report.html import write_report
 from mad.results import write_netcdf
@@ -34,36 +35,9 @@ register_configs()
 CHECKPOINTS = ".partial"  # finished grid points of this run dir, for resume=true
 
 
-def flatten_grid(node: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested grid config -> {dotted key: values}; a list at a group name chooses group options,
-    a mapping with `values` is a linked axis (kept whole)."""
-    if isinstance(node, (list, tuple, ListConfig)):
-        return {prefix: list(node)}
-    if isinstance(node, dict) and "values" in node:
-        return {prefix: node}
-    if not isinstance(node, (dict, DictConfig)):
-        raise ConfigError(f"grid.{prefix}={node!r}: a grid axis must be a list of values")
-    out: dict[str, list] = {}
-    for key, value in node.items():
-        out.update(flatten_grid(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def to_config(cfg: DictConfig) -> Config:
-    """The composed DictConfig as the typed Config, with the grid flattened to dotted keys."""
-    grid = OmegaConf.to_container(cfg.grid, resolve=True)
-    config: Config = OmegaConf.to_object(cfg)
-    return Config(**{**config.__dict__, "grid": flatten_grid(grid) if grid else {}})
-
-
 def compose_option(group: str, name: str) -> Any:
     """A group option composed with this run's other overrides (so `loop.lam=0.8` still applies)."""
-    overrides = [o for o in HydraConfig.get().overrides.task if o.split("=")[0].lstrip("+~") != group]
-    try:
-        cfg = hydra.compose(config_name="config", overrides=overrides + [f"{group}={name}"])
-    except Exception as err:  # Hydra reports a missing option with the list of available ones
-        raise ConfigError(f"grid over {group}: {err}") from None
-    return getattr(to_config(cfg), group)
+    return load_option(group, name, HydraConfig.get().overrides.task)
 
 
 def _stop_on_sigterm(signum, frame):
@@ -76,7 +50,7 @@ def main(cfg: DictConfig) -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        config = to_config(cfg)
+        config = from_hydra(cfg)
         result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
     except ConfigError as err:
         log.error("invalid config: %s", err)

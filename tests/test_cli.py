@@ -10,6 +10,8 @@ import pytest
 
 from mad.results import read_netcdf
 
+pytestmark = pytest.mark.slow  # subprocesses: the slow tier (pytest -m 'not slow' skips them)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

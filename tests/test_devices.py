@@ -10,9 +10,12 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from test_simulate import per_loop
 from test_devices_configs import CONFIGS
+
+pytestmark = pytest.mark.slow  # subprocesses: the slow tier (pytest -m 'not slow' skips them)
 
 
 def test_four_devices_match_one(tmp_path):

@@ -56,6 +56,7 @@ def make_config(loop, covariance, estimator, backend, dim, n, lam, generations, 
     real_weight=st.sampled_from([None, 0.3]),
 )
 # Every loop at least once, whatever hypothesis draws; the weighted estimator for both real-data loops.
+@pytest.mark.slow
 @example(loop="replace", covariance="full", estimator="mle", backend="samples", dim=2, n=16, lam=0.8, real_weight=None)
 @example(loop="augment", covariance="full", estimator="unbiased", backend="suffstats", dim=3, n=16, lam=1.0, real_weight=None)
 @example(loop="augment", covariance="diag", estimator="mle", backend="samples", dim=2, n=16, lam=0.8, real_weight=0.3)
@@ -92,6 +93,7 @@ def fourth_cumulant_of_step(n, dim, covariance):
     n=st.sampled_from([8, 30]),
     lam=st.sampled_from([1.0, 0.7]),
 )
+@pytest.mark.slow
 def test_logdet_is_the_predicted_random_walk(covariance, estimator, backend, dim, n, lam):
     """Mean and variance of log det Sigma_t - log det Sigma_0 (replace loop), theory-derived SEs."""
     assume(n > dim)
@@ -133,6 +135,7 @@ def test_fresh_data_fixed_point(lam, a, b):
     [(LoopConfig(name="replace", n_syn=12), "full"), (LoopConfig(name="fresh", n_syn=12, n_real=6), "iso")],
     ids=["replace-full", "fresh-iso"],
 )  # every covariance is also compared draw by draw in tests/test_gaussian_family.py
+@pytest.mark.slow
 def test_backends_agree_in_distribution(loop, covariance):
     """Two-sample KS on logdet_ratio at generation 10 (declared false-failure rate 1e-3)."""
     runs = {}

@@ -67,6 +67,7 @@ SMALL = Config(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_flows_run_in_the_engine():
     # warm_start: generation 1 trains a fresh network, later ones continue the previous one
     config = dataclasses.replace(SMALL, model=dataclasses.replace(SMALL.model, warm_start=True))

@@ -47,7 +47,7 @@ def test_fit_in_any_frame_equals_numpy(covariance, estimator):
     assert np.allclose(np.diag(np.asarray(got.unit_tril)), 1.0)
 
 
-@pytest.mark.parametrize("m,d", [(5, 3), (3, 5), (40, 20), (7, 20)])
+@pytest.mark.parametrize("m,d", [(5, 3), (3, 5), (12, 8), (40, 20), (7, 20)])
 def test_tril_of_rows_is_the_cholesky_factor_of_the_gram_matrix(m, d):
     # Gram-Schmidt (d <= 16) and LAPACK QR (larger d) against numpy, also for rank-deficient rows.
     a = np.random.default_rng(m * d).normal(size=(m, d))

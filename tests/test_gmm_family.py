@@ -55,6 +55,7 @@ def test_one_component_is_the_gaussian_mle():
     assert float(gmm.weight_entropy(fit)) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_vmapped_lanes_converge_independently():
     # Lanes with different data stop at different iterations, yet each equals its own run.
     xs = jnp.stack([jnp.asarray(mixture_data(s, 200)) for s in range(3)])
@@ -103,6 +104,7 @@ def test_sampling_follows_the_mixture():
     np.testing.assert_allclose(np.diag(np.cov(tight.T)), 0.25 * np.diag(sk.covariances_[0]), rtol=0.05)
 
 
+@pytest.mark.slow
 def test_warm_start_continues_from_the_previous_fit():
     from mad.config import Config, DataConfig
     from mad.data import make_data

@@ -5,7 +5,7 @@ import pytest
 
 from mad.config import Config, ConfigError, LoopConfig, register_configs
 from mad.grid import expand, options
-from mad.sweep import to_config
+from mad.config import from_hydra
 
 register_configs()
 EXPECTED = {
@@ -27,7 +27,7 @@ EXPECTED = {
 
 def compose(*overrides):
     with hydra.initialize_config_module("mad.conf", version_base="1.3"):
-        return to_config(hydra.compose("config", overrides=list(overrides)))
+        return from_hydra(hydra.compose("config", overrides=list(overrides)))
 
 
 def test_every_shipped_grid_is_tested():

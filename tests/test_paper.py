@@ -18,6 +18,7 @@ def test_experiment_composes_and_validates(name):
         assert axes and points  # every experiment is a sweep over something
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_at_tiny_sizes(tmp_path):
     names = ["poisson_survival", "linreg_replace_vs_accumulate", "golden_ratio"]  # cheap ones: few programs
     assert paper.main(["--size", "tiny", "--only", ",".join(names), "--out", str(tmp_path)]) == 0

@@ -33,6 +33,7 @@ def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
     assert all((tmp_path / f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium_with_every_image(run_dir):
     subprocess.run([sys.executable, "-m", "mad.report", str(run_dir)], check=True, capture_output=True)
     page = (run_dir / "report.html").read_text()

@@ -17,6 +17,7 @@ class Killed(Exception):
 CONFIG = Config(loops=24, generations=5, progress=False, grid={"loop.n_syn": [10, 20, 30], "loop.lam": [1.0, 0.8]})
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_points_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     reference = mad.run(CONFIG, keep_loops=True)
     real_run_points = simulation._run_points

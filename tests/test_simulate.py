@@ -122,6 +122,7 @@ def per_loop(config):
 ROUNDING = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "loop,precision", [("replace", "float32"), ("replace", "float64"), ("accumulate_subsample", "float32")]
 )
@@ -152,3 +153,29 @@ def test_second_call_does_not_recompile():
     # new traced knob values and a new seed reuse the compiled program
     mad.simulate(dataclasses.replace(config, seed=3, grid={"loop.lam": [0.6, 0.7]}))
     assert compiled._cache_size() == 1
+
+
+@pytest.mark.parametrize(
+    "name,keys,match",
+    [
+        ("gaussian", {"hidden": 8}, r"model\.hidden=8 is not a key of model=gaussian; its keys are: model\.covariance, model\.estimator, model\.backend"),
+        ("gmm", {"backend": "suffstats"}, r"model\.backend='suffstats' is not a key of model=gmm; its keys are: model\.components"),
+        ("flow", {"hiden": 8}, r"model\.hiden=8 is not a key of model=flow \(did you mean model\.hidden\?\)"),
+        ("poisson", {"alpha": 1.0}, r"model\.alpha=1\.0 is not a key of model=poisson; its keys are: none besides model\.name"),
+        ("vae", {}, r"model\.name='vae' is not allowed; choose one of gaussian, gmm, kde, flow, categorical, poisson, linreg"),
+    ],
+)
+def test_a_family_has_only_its_own_model_keys(name, keys, match):
+    with pytest.raises(ConfigError, match=match):
+        ModelConfig(name=name, **keys)
+
+
+def test_a_grid_over_model_gives_every_family_its_own_metrics():
+    # Group options are loaded the way the command line loads them (the model options are
+    # @package _global_ files); each point reports its family's metrics, NaN at the others.
+    ds = mad.simulate(Config(grid={"model": ["gaussian", "kde"]}, loops=8, generations=2, progress=False))
+    assert list(ds.model.values) == ["gaussian", "kde"]
+    assert np.isfinite(ds.logdet_ratio.sel(model="gaussian", stat="mean")).all()
+    assert np.isnan(ds.logdet_ratio.sel(model="kde")).all()
+    assert np.isfinite(ds.precision.sel(model="kde", stat="mean")).all()
+    assert np.isnan(ds.precision.sel(model="gaussian")).all()

@@ -105,8 +105,8 @@ def test_weighted_fresh_recursion_with_known_variance_is_he_et_al():
     # With the covariance pinned (a = 1), the mixing recursion's drift fixed point is He et al.'s MSE.
     n_r, n_s, w = 20, 40, 0.4
     loop = LoopConfig(name="fresh", n_real=n_r, n_syn=n_s, real_weight=w)
-    v = th._mixing_step(np.array([1.0, 0.0, 0.0]), loop, "mle")[1]
-    slope = th._mixing_step(np.array([1.0, 1.0, 0.0]), loop, "mle")[1] - v
+    v = th._mixing_step(np.array([1.0, 0.0, 0.0]), loop, "mle", "fresh")[1]
+    slope = th._mixing_step(np.array([1.0, 1.0, 0.0]), loop, "mle", "fresh")[1] - v
     assert v / (1 - slope) == pytest.approx(th.weighted_mean_mse(w, n_r / n_s, n=n_r), rel=1e-12)
 
 

@@ -7,7 +7,9 @@ coordinate system of a model; families with no numerical need for one use the id
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Optional
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 import jax
 
@@ -69,3 +71,67 @@ def summed_family(*, reference: Params, real: Callable, synthetic: Callable, mer
         summarize=no_points,
         exact_pooling=True,
     )
+
+
+def _no_theory(config, loop) -> dict:
+    return {}
+
+
+def _no_checks(config) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """A model family as the rest of mad sees it. Each family module declares one `SPEC` and
+    `mad.families.FAMILIES` lists them; validation, metrics, theory and chunk sizing read it,
+    and nothing else in mad dispatches on a family's name."""
+
+    name: str
+    doc: str
+    config: type
+    """Its frozen config dataclass: `name` plus its own model.* keys with their one default."""
+    data: tuple[str, ...]
+    """The data it can be fitted to (data.name)."""
+    build: Callable[..., Family]
+    """build(config, data) -> Family, with every static setting closed over."""
+    metrics: Callable[..., Any]
+    """metrics(config, family, data) -> mad.metrics.Metrics."""
+    metric_docs: Callable[[], Mapping[str, str]]
+    """metric_docs() -> one line per metric it reports."""
+    loops: Optional[tuple[str, ...]] = None
+    """The loops it runs in (loop.name); None: every registered loop its capabilities allow."""
+    exact_pooling: bool = True
+    """Summaries pool exactly (sums); False: fits need the points, kept in a buffer."""
+    draws_points: bool = True
+    """It can draw and summarise points (Family.draw / summarize), as point-pool loops need."""
+    min_fit: Callable[[Any], tuple[int, str]] = lambda config: (1, "a fit needs at least one point")
+    """min_fit(config) -> (points a fit needs at least, why), checked against every fit size."""
+    sampling_bias: bool = True
+    """loop.lam means something for it (otherwise lam must stay 1)."""
+    curation: bool = False
+    """Supports loop.keep (cherry-picking synthetic points by model density)."""
+    cache_bound: bool = True
+    """On a CPU, lanes run in cache-sized blocks (large per-lane working sets)."""
+    validate: Callable[[Any], None] = _no_checks
+    """validate(config): raise mad.config.ConfigError naming the key, before any compilation."""
+    theory: Callable[[Any, Any], dict] = _no_theory
+    """theory(config, loop_spec) -> {metric: expectation per generation}; {} where none is known."""
+    lane_floats: Callable[[Any], int] = lambda config: 0
+    """Floats of one loop's working data in one generation, beyond parameters and outputs."""
+
+    def make_config(self, name: str, **keys: Any) -> Any:
+        """config(name=name, **keys); an unknown key is reported by name with the family's keys."""
+        import difflib
+
+        from mad.config import ConfigError
+
+        known = [f.name for f in dataclasses.fields(self.config) if f.name != "name"]
+        for key in keys:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean model.{close[0]}?)" if close else ""
+                allowed = ", ".join(f"model.{k}" for k in known) or "none besides model.name"
+                raise ConfigError(f"model.{key}={keys[key]!r} is not a key of model={self.name}{hint}; its keys are: {allowed}")
+        return self.config(name=name, **keys)
+

@@ -9,13 +9,15 @@ from p^(1 / lam), normalised (lam < 1 favours frequent symbols: quality over div
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from mad.families.base import Family, pool, summed_family
+from mad.families.base import Family, FamilySpec, pool, summed_family
 
 
 class Counts(NamedTuple):
@@ -69,3 +71,66 @@ def family(*, probs, alpha: float, dtype) -> Family:
         fit=lambda key, frame, stats: fit(stats, alpha),
         what="categorical counts",
     )
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class CategoricalConfig:
+    """model=categorical: counts plus additive smoothing `alpha` (0: the MLE; lost symbols stay lost)."""
+
+    name: str = "categorical"
+    alpha: float = 0.0
+
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import closed_form_metrics, discrete
+
+    return closed_form_metrics(fam, lambda ref, p: discrete.categorical(ref.probs, p.probs))
+
+
+def _validate(config) -> None:
+    from mad.config import ConfigError, integer, positive
+
+    data, model = config.data, config.model
+    integer("data.vocab", data.vocab, 2)
+    if data.name == "zipf":
+        positive("data.exponent", data.exponent)
+    if data.name == "words" and data.vocab > 50000:
+        raise ConfigError(f"data.vocab={data.vocab} must be <= 50000 for data=words (wordfreq's English list)")
+    if not (isinstance(model.alpha, (int, float)) and model.alpha >= 0):
+        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 (additive smoothing; 0 = none)")
+
+
+def _theory(config, loop) -> dict:
+    from mad.data import make_data
+    from mad.theory import discrete
+
+    if not loop.fully_synthetic or config.model.alpha != 0 or config.loop.lam != 1.0:
+        return {}
+    support, lost = discrete.categorical_loss(make_data(config).probs, config.generations, n=config.loop.n_syn, n_init=config.loop.init_size)
+    return {"support_size": support, "tail_mass_lost": lost}
+
+
+def _docs():
+    from mad.metrics.discrete import DOCS
+
+    return {k: DOCS[k] for k in ("support_size", "tail_mass_lost", "entropy", "kl_fwd", "tv")}
+
+
+SPEC = FamilySpec(
+    name="categorical",
+    doc="categorical distribution over a vocabulary, refit by counting its own samples",
+    config=CategoricalConfig,
+    data=("zipf", "words"),
+    build=lambda config, data: family(probs=data.probs, alpha=config.model.alpha, dtype=jnp.dtype(config.precision)),
+    metrics=_metrics,
+    metric_docs=_docs,
+    draws_points=False,
+    cache_bound=True,
+    validate=_validate,
+    theory=_theory,
+    lane_floats=lambda config: 4 * config.data.vocab + 2 * max(config.loop.n_syn + config.loop.n_real, config.loop.init_size),
+)

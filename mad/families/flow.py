@@ -16,6 +16,8 @@ N(0, lam I), MAD's choice for flows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -25,8 +27,8 @@ import optax
 from jaxtyping import Array, Float
 
 from mad import random
-from mad.families.base import Family
-from mad.families.points import Points, point_family, resample_rows
+from mad.families.base import Family, FamilySpec
+from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, resample_rows, validate_points
 
 
 class Conditioner(nn.Module):
@@ -144,3 +146,80 @@ def family(
         return train(flow, k_train, net, stats, steps=steps, batch_size=batch_size, opt=opt)
 
     return point_family(data=data, sample=flow.sample, fit=fit), flow
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """model=flow: RealNVP with `layers` affine couplings of `hidden` units, trained `steps` steps of
+    `optimizer` (adam | adamw | sgd, learning rate `lr`, minibatches of `batch_size`), afresh or from
+    the previous generation's network (`warm_start`)."""
+
+    name: str = "flow"
+    layers: int = 4
+    hidden: int = 16
+    steps: int = 200
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    batch_size: int = 128
+    warm_start: bool = False
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def build(config, data) -> tuple[Family, Flow]:
+    """The flow family of a config and its architecture (the metrics need its density and sampler)."""
+    m = config.model
+    return family(
+        data=data, layers=m.layers, hidden=m.hidden, steps=m.steps, optimizer_name=m.optimizer, lr=m.lr,
+        batch_size=m.batch_size, warm_start=m.warm_start, dtype=jnp.dtype(config.precision),
+    )  # fmt: skip
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import point_metrics
+
+    flow = build(config, data)[1]
+    return point_metrics(config, data, draw=flow.sample, density=flow.log_prob)
+
+
+def _validate(config) -> None:
+    from mad.config import choice, integer, positive
+
+    m = config.model
+    integer("model.layers", m.layers, 1)
+    integer("model.hidden", m.hidden, 1)
+    integer("model.steps", m.steps, 1)
+    integer("model.batch_size", m.batch_size, 1)
+    positive("model.lr", m.lr)
+    choice("model.optimizer", m.optimizer, OPTIMIZERS)
+    validate_points(config)
+
+
+def _lane_floats(config) -> int:
+    m, dim = config.model, config.data.dim
+    return point_lane_floats(config) + 8 * m.layers * (m.hidden * (m.hidden + 2 * dim + 4) + m.batch_size * (m.hidden + dim))
+
+
+def _docs():
+    from mad.metrics import SAMPLE_DOCS
+
+    return SAMPLE_DOCS
+
+
+SPEC = FamilySpec(
+    name="flow",
+    doc="RealNVP normalizing flow (flax), trained each generation with optax, scored from samples",
+    config=FlowConfig,
+    data=POINT_DATA,
+    build=lambda config, data: build(config, data)[0],
+    metrics=_metrics,
+    metric_docs=_docs,
+    exact_pooling=False,
+    min_fit=lambda config: (config.data.dim + 1, f"a fit needs more than data.dim={config.data.dim} points to standardise"),
+    validate=_validate,
+    lane_floats=_lane_floats,
+)

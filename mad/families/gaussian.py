@@ -22,6 +22,8 @@ Bartlett decomposition, so a generation costs O(d^3) whatever n is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import NamedTuple, Optional
 
 import jax
@@ -31,7 +33,7 @@ from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from mad import random
-from mad.families.base import Family
+from mad.families.base import Family, FamilySpec
 
 
 class GaussianParams(NamedTuple):
@@ -84,10 +86,11 @@ def logdet(params: GaussianParams) -> Float[Array, ""]:
 def tril_of_rows(a: Float[Array, "m d"]) -> Float[Array, "d d"]:
     """Lower-triangular L with L L^T = a^T a and a non-negative diagonal: R^T of a = QR.
 
-    Small d: modified Gram-Schmidt over the columns, written out so that it vectorises under vmap
-    (its R is backward stable, as Householder's is: the exact factor of a + E, |E| ~ eps |a|).
-    Larger d: LAPACK's QR. Either way no Gram matrix is formed, so no rounding can make it
-    indefinite, and a rank-deficient a gives zero diagonal entries rather than NaN.
+    Modified Gram-Schmidt over the columns (its R is backward stable, as Householder's is: the
+    exact factor of a + E, |E| ~ eps |a|): written out for d <= UNROLLED_DIM, a scan over columns up
+    to SMALL_DIM (one small program whatever d), LAPACK's QR beyond. Either way no Gram matrix is
+    formed, so no rounding can make it indefinite, and a rank-deficient a gives zero diagonal
+    entries rather than NaN.
     """
     m, dim = a.shape
     if dim > SMALL_DIM:
@@ -96,16 +99,29 @@ def tril_of_rows(a: Float[Array, "m d"]) -> Float[Array, "d d"]:
         r = jnp.linalg.qr(a, mode="r")[:dim]
         sign = jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(a.dtype)
         return (r * sign[:, None]).T
-    columns = [a[:, j] for j in range(dim)]
+
+    def unit(v):
+        norm = jnp.sqrt(jnp.sum(v * v))
+        return norm, v / jnp.where(norm > 0, norm, 1.0)
+
+    if dim > UNROLLED_DIM:
+        columns = jnp.arange(dim)
+
+        def step(rest, j):
+            norm, q = unit(jax.lax.dynamic_index_in_dim(rest, j, axis=1, keepdims=False))
+            r = jnp.where(columns > j, q @ rest, 0.0)  # row j of R right of the diagonal
+            return rest - q[:, None] * r[None, :], jnp.where(columns == j, norm, r)
+
+        _, rows = jax.lax.scan(step, a, columns)
+        return rows.T
+    cols = [a[:, j] for j in range(dim)]
     rows = []
     for j in range(dim):
-        v = columns[j]
-        norm = jnp.sqrt(jnp.sum(v * v))
-        q = v / jnp.where(norm > 0, norm, 1.0)
+        norm, q = unit(cols[j])
         entries = [jnp.zeros((), a.dtype)] * j + [norm]
         for k in range(j + 1, dim):
-            r_jk = jnp.sum(q * columns[k])
-            columns[k] = columns[k] - r_jk * q
+            r_jk = jnp.sum(q * cols[k])
+            cols[k] = cols[k] - r_jk * q
             entries.append(r_jk)
         rows.append(jnp.stack(entries))
     return jnp.stack(rows).T
@@ -146,6 +162,9 @@ def merge(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] = None) -
 # Up to this dimension a d x d matrix product is written as a broadcast multiply and sum: under
 # vmap, XLA's CPU code for a batch of tiny matrix products is about 2x slower than the fused form.
 SMALL_DIM = 16
+# Up to this dimension Gram-Schmidt is written out column by column (fastest for tiny d; beyond it
+# the unrolled program grows as d^2 and compiles slowly, so a scan over columns takes over).
+UNROLLED_DIM = 4
 
 
 def matmul(a: Float[Array, "i k"], b: Float[Array, "k j"]) -> Float[Array, "i j"]:
@@ -302,3 +321,91 @@ def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: 
         draw=lambda key, params, n, lam: draw_real(key, n) if params is None else sample(key, params, n, lam),
         summarize=moments_of_points,
     )
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class GaussianConfig:
+    """model=gaussian: covariance full | diag | iso; estimator mle (divide by n) | unbiased (n - 1);
+    backend samples (draw the points) | suffstats (draw mean and Wishart scatter in law, O(d^3))."""
+
+    name: str = "gaussian"
+    covariance: str = "full"
+    estimator: str = "mle"
+    backend: str = "samples"
+
+
+
+def _build(config, data) -> Family:
+    m = config.model
+    return family(
+        dim=config.data.dim, scale=config.data.scale, covariance=m.covariance, estimator=m.estimator,
+        backend=m.backend, dtype=jnp.dtype(config.precision), data=data,
+    )  # fmt: skip
+
+
+def _metrics(config, fam: Family, data):
+    from mad.metrics import Metrics
+    from mad.metrics import gaussian as scores
+
+    # Diagonal shortcuts need both factors diagonal: a diag / iso model against N(0, s^2 I).
+    diagonal = (config.model.covariance != "full" and config.data.name == "gaussian") or config.data.dim == 1
+
+    def compare(params):
+        return scores.compare(fam.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)
+
+    return Metrics(model=lambda key, params: compare(params), real=lambda key: compare(fam.reference))
+
+
+def _validate(config) -> None:
+    from mad.config import BACKENDS, COVARIANCES, ESTIMATORS, ConfigError, choice
+
+    m = config.model
+    choice("model.covariance", m.covariance, COVARIANCES)
+    choice("model.estimator", m.estimator, ESTIMATORS)
+    choice("model.backend", m.backend, BACKENDS)
+    if config.data.name != "gaussian" and m.backend != "samples":
+        raise ConfigError(f"data={config.data.name} is not Gaussian: model=gaussian needs model.backend=samples to draw it")
+
+
+def _min_fit(config) -> tuple[int, str]:
+    if config.model.covariance == "full":
+        return config.data.dim + 1, f"a fit needs more than data.dim={config.data.dim} points for a full covariance"
+    return 2, "a fit needs at least 2 points"
+
+
+def _theory(config, loop) -> dict:
+    from mad.theory import gaussian as theory
+
+    return theory.predict(config)
+
+
+def _lane_floats(config) -> int:
+    if config.model.backend != "samples":
+        return 0
+    loop = config.loop
+    return 3 * max(loop.n_syn + loop.n_real, loop.init_size) * config.data.dim  # draws, scaled, centred
+
+
+def _docs():
+    from mad.metrics.gaussian import DOCS
+
+    return DOCS
+
+
+SPEC = FamilySpec(
+    name="gaussian",
+    doc="multivariate Gaussian refit by maximum likelihood (full, diag or iso covariance), scored in closed form",
+    config=GaussianConfig,
+    data=("gaussian", "gmm_ring", "gmm_grid", "moons", "digits"),
+    build=_build,
+    metrics=_metrics,
+    metric_docs=_docs,
+    min_fit=_min_fit,
+    cache_bound=False,
+    validate=_validate,
+    theory=_theory,
+    lane_floats=_lane_floats,
+)

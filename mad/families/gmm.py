@@ -16,8 +16,10 @@ warm_start=false) re-seeds it in the next generation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -26,8 +28,8 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
 from mad import random
-from mad.families.base import Family
-from mad.families.points import Points, point_family
+from mad.families.base import Family, FamilySpec
+from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, validate_points
 
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
@@ -251,3 +253,120 @@ def family(
         return em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance).params
 
     return point_family(data=data, sample=lambda key, params, n, lam: sample_kept(key, params, n, lam, keep), fit=fit)
+
+
+# ----------------------------------------------------------------------------- spec
+
+# Modes of the mixture data sets, and the component count used for data without modes.
+DATA_MODES = {"gmm_ring": 8, "gmm_grid": 25}
+DEFAULT_COMPONENTS = 8
+
+
+def components_of(config) -> int:
+    """model.components, or the data's number of modes when it is null."""
+    if config.model.components is not None:
+        return config.model.components
+    return DATA_MODES.get(config.data.name, DEFAULT_COMPONENTS)
+
+
+@dataclass(frozen=True)
+class GmmConfig:
+    """model=gmm: K = `components` (None: the data's number of modes), `covariance` full | diag,
+    EM of at most `em_iters` iterations stopping at `tol`, covariance floor `reg`, `init` kmeans++ |
+    random, `warm_start` from the previous generation's fit."""
+
+    name: str = "gmm"
+    components: Optional[int] = None
+    covariance: str = "full"
+    em_iters: int = 30
+    tol: float = 1e-3
+    reg: float = 1e-6
+    init: str = "kmeans++"
+    warm_start: bool = False
+
+
+
+def _build(config, data) -> Family:
+    m = config.model
+    return family(
+        data=data, components=components_of(config), em_iters=m.em_iters, tol=m.tol, reg=m.reg,
+        init=m.init, warm_start=m.warm_start, covariance=m.covariance, keep=config.loop.keep,
+    )  # fmt: skip
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import point_metrics
+
+    def entropy_of_data(data, nan):
+        return {"weight_entropy": weight_entropy(data.mixture) if data.mixture is not None else nan}
+
+    return point_metrics(
+        config, data, draw=sample, density=log_prob, moments=moments,
+        extra=lambda p: {"weight_entropy": weight_entropy(p)}, extra_real=entropy_of_data,
+    )  # fmt: skip
+
+
+def _validate(config) -> None:
+    from mad.config import ConfigError, choice, integer
+
+    m = config.model
+    choice("model.covariance", m.covariance, ("full", "diag"))
+    choice("model.init", m.init, INITS)
+    if m.components is not None:
+        integer("model.components", m.components, 1)
+    integer("model.em_iters", m.em_iters, 1)
+    if not m.reg >= 0:
+        raise ConfigError(f"model.reg={m.reg!r} must be >= 0")
+    validate_points(config)
+
+
+def _min_fit(config) -> tuple[int, str]:
+    k = components_of(config)
+    if config.model.covariance == "full" and config.data.dim + 1 > k:
+        return config.data.dim + 1, f"a fit needs more than data.dim={config.data.dim} points for a full covariance"
+    return max(k, 2), f"EM with model.components={k} needs as many points"
+
+
+def _theory(config, loop) -> dict:
+    # One component without a covariance floor is the Gaussian MLE: its overall moments follow the
+    # Gaussian recursions exactly.
+    import dataclasses
+
+    from mad.theory import gaussian as theory
+
+    if components_of(config) != 1 or config.model.reg != 0:
+        return {}
+    from mad.config import ModelConfig
+
+    as_mle = dataclasses.replace(config, model=ModelConfig("gaussian", covariance=config.model.covariance, estimator="mle"))
+    first = theory.predict(as_mle)
+    return {k: first[k] for k in ("trace_ratio", "mean_sq_drift") if k in first}
+
+
+def _lane_floats(config) -> int:
+    loop = config.loop
+    return point_lane_floats(config) + 3 * max(loop.n_syn + loop.n_real, loop.init_size) * components_of(config)
+
+
+def _docs():
+    from mad.metrics import SAMPLE_DOCS
+
+    return SAMPLE_DOCS
+
+
+INITS = ("kmeans++", "random")
+SPEC = FamilySpec(
+    name="gmm",
+    doc="Gaussian mixture refit by batched EM, scored from samples against held-out data",
+    config=GmmConfig,
+    data=POINT_DATA,
+    build=_build,
+    metrics=_metrics,
+    metric_docs=_docs,
+    exact_pooling=False,
+    min_fit=_min_fit,
+    curation=True,
+    validate=_validate,
+    theory=_theory,
+    lane_floats=_lane_floats,
+)

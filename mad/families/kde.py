@@ -10,6 +10,8 @@ the KDE's own self-consuming drift (mad.theory.kde).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import NamedTuple, Optional
 
 import jax
@@ -18,8 +20,8 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
 from mad import random
-from mad.families.base import Family
-from mad.families.points import Points, pad, point_family, resample_rows
+from mad.families.base import Family, FamilySpec
+from mad.families.points import POINT_DATA, Points, pad, point_family, point_lane_floats, resample_rows, validate_points
 
 
 class KdeParams(NamedTuple):
@@ -79,3 +81,78 @@ def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
     of the loop sees."""
 
     return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth))
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class KdeConfig:
+    """model=kde: Gaussian kernels of standard deviation `bandwidth` (None: Scott's rule, refitted each
+    generation)."""
+
+    name: str = "kde"
+    bandwidth: Optional[float] = None
+
+
+
+def _rows(config) -> int:
+    from mad.loops import loop_spec
+
+    return loop_spec(config.loop.name).largest_fit(config.loop, config.generations)
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import point_metrics
+
+    return point_metrics(config, data, draw=sample, density=log_prob, moments=moments)
+
+
+def _validate(config) -> None:
+    from mad.config import positive
+
+    if config.model.bandwidth is not None:
+        positive("model.bandwidth", config.model.bandwidth)
+    validate_points(config)
+
+
+def _theory(config, loop) -> dict:
+    import numpy as np
+
+    from mad.data import make_data
+    from mad.theory import kde as theory
+
+    if not loop.fully_synthetic:
+        return {}
+    ratio = theory.trace_ratio(
+        config.generations, n=config.loop.n_syn, n_init=config.loop.init_size, dim=config.data.dim,
+        trace0=float(np.trace(make_data(config).cov)), bandwidth=config.model.bandwidth, lam=config.loop.lam,
+    )  # fmt: skip
+    return {"trace_ratio": ratio}
+
+
+def _lane_floats(config) -> int:
+    rows = _rows(config)  # the stored sample, and nll_test's distances to it
+    return point_lane_floats(config) + rows * (config.data.dim + 1) + 2 * config.data.n_test * rows
+
+
+def _docs():
+    from mad.metrics import SAMPLE_DOCS
+
+    return SAMPLE_DOCS
+
+
+SPEC = FamilySpec(
+    name="kde",
+    doc="Gaussian kernel density estimate (fixed bandwidth or Scott's rule), scored from samples",
+    config=KdeConfig,
+    data=POINT_DATA,
+    build=lambda config, data: family(data=data, rows=_rows(config), bandwidth=config.model.bandwidth),
+    metrics=_metrics,
+    metric_docs=_docs,
+    exact_pooling=False,
+    min_fit=lambda config: (2, "a fit needs at least 2 points (Scott's rule needs a variance)"),
+    validate=_validate,
+    theory=_theory,
+    lane_floats=_lane_floats,
+)

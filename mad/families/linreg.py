@@ -9,6 +9,8 @@ number of copies c: w = (c X^T X)^{-1} sum X^T y, so accumulating keeps O(d) sta
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import NamedTuple
 
 import jax
@@ -16,7 +18,7 @@ import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve
 from jaxtyping import Array, Float
 
-from mad.families.base import Family, pool, summed_family
+from mad.families.base import Family, FamilySpec, pool, summed_family
 
 
 class Labels(NamedTuple):
@@ -53,3 +55,64 @@ def family(*, design, weights, noise: float, dtype) -> Family:
         fit=fit,
         what="regression labels",
     )
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class LinregConfig:
+    """model=linreg: least squares on the fixed design (no keys of its own)."""
+
+    name: str = "linreg"
+
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import closed_form_metrics, discrete
+
+    return closed_form_metrics(fam, lambda ref, p: discrete.linreg(ref.weights, p.weights))
+
+
+def _validate(config) -> None:
+    from mad.config import ConfigError
+
+    loop, dim = config.loop, config.data.dim
+    if loop.init_size != loop.n_syn:
+        raise ConfigError(
+            f"loop.n_init={loop.init_size} must equal loop.n_syn={loop.n_syn} for model=linreg: "
+            "every generation relabels the same fixed design of n_syn rows"
+        )
+    if loop.n_syn < dim + 2:
+        raise ConfigError(f"loop.n_syn={loop.n_syn} must be >= data.dim + 2 = {dim + 2} rows for least squares")
+
+
+def _theory(config, loop) -> dict:
+    from mad.data import make_data
+    from mad.theory import regression
+
+    if not (loop.fully_synthetic or loop.accumulates):
+        return {}
+    data = make_data(config)
+    return {"test_error": regression.test_error(data.design, data.noise, config.generations, lam=config.loop.lam, accumulate=loop.accumulates)}
+
+
+def _docs():
+    from mad.metrics.discrete import DOCS
+
+    return {"test_error": DOCS["test_error"]}
+
+
+SPEC = FamilySpec(
+    name="linreg",
+    doc="least squares on a fixed design relabelled by the previous model (Gerstgrasser et al.)",
+    config=LinregConfig,
+    data=("regression",),
+    build=lambda config, data: family(design=data.design, weights=data.weights, noise=data.noise, dtype=jnp.dtype(config.precision)),
+    metrics=_metrics,
+    metric_docs=_docs,
+    loops=("replace", "accumulate"),
+    draws_points=False,
+    validate=_validate,
+    theory=_theory,
+)

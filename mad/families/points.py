@@ -80,3 +80,33 @@ def point_family(*, data, sample, fit) -> Family:
         summarize=summarize,
         exact_pooling=False,
     )
+
+
+# ----------------------------------------------------------------------------- shared spec pieces
+
+# The continuous data sets a point family can be fitted to.
+POINT_DATA = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits")
+
+
+def validate_points(config) -> None:
+    """Checks every family fitted on points needs: data shapes and the sample metrics' sizes."""
+    from mad.config import ConfigError, integer
+
+    data, metrics = config.data, config.metrics
+    if data.name in ("gmm_ring", "gmm_grid", "moons") and data.dim != 2:
+        raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
+    if data.name == "digits" and not 1 <= data.dim <= 64:
+        raise ConfigError(f"data.dim={data.dim} must lie in 1..64 for data=digits (8 x 8 images, PCA-reduced)")
+    if not data.rare_weight > 0:
+        raise ConfigError(f"data.rare_weight={data.rare_weight!r} must be > 0")
+    integer("data.n_test", data.n_test, metrics.k + 1)
+    integer("metrics.samples", metrics.samples, metrics.k + 1)
+    integer("metrics.k", metrics.k, 1)
+
+
+def point_lane_floats(config) -> int:
+    """Working floats of one loop of a point family: draws and copies, and the sample metrics'
+    pairwise distances."""
+    loop, m = config.loop, config.metrics.samples
+    fit_points = max(loop.n_syn + loop.n_real, loop.init_size)
+    return 3 * fit_points * config.data.dim + 3 * m * (m + config.data.n_test)

@@ -7,13 +7,15 @@ absorbed at zero; mad.theory.discrete has its exact survival probability.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from mad.families.base import Family, pool, summed_family
+from mad.families.base import Family, FamilySpec, pool, summed_family
 
 
 class CountSum(NamedTuple):
@@ -44,3 +46,58 @@ def family(*, rate: float, dtype) -> Family:
         fit=lambda key, frame, stats: PoissonParams(stats.total / stats.n),
         what="Poisson counts",
     )
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class PoissonConfig:
+    """model=poisson: the mean count (no keys of its own)."""
+
+    name: str = "poisson"
+
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import closed_form_metrics, discrete
+
+    return closed_form_metrics(fam, lambda ref, p: discrete.poisson(ref.rate, p.rate))
+
+
+def _validate(config) -> None:
+    from mad.config import positive
+
+    positive("data.rate", config.data.rate)
+
+
+def _theory(config, loop) -> dict:
+    import numpy as np
+
+    from mad.theory import discrete
+
+    if not loop.fully_synthetic:
+        return {}
+    g, n = config.generations, config.loop.n_syn
+    return {"alive": discrete.poisson_survival(g, rate=config.data.rate, n=n, n_init=config.loop.init_size), "rate_ratio": np.ones(g + 1)}
+
+
+def _docs():
+    from mad.metrics.discrete import DOCS
+
+    return {k: DOCS[k] for k in ("rate_ratio", "alive")}
+
+
+SPEC = FamilySpec(
+    name="poisson",
+    doc="Poisson counts refit by their mean (Suresh et al.): the rate is absorbed at zero",
+    config=PoissonConfig,
+    data=("poisson",),
+    build=lambda config, data: family(rate=data.rate, dtype=jnp.dtype(config.precision)),
+    metrics=_metrics,
+    metric_docs=_docs,
+    draws_points=False,
+    sampling_bias=False,
+    validate=_validate,
+    theory=_theory,
+)

@@ -1,26 +1,29 @@
 """Self-consuming loops: how each generation's training data is assembled from real and synthetic
-data. A new loop is a function `(family, loop_config, ...) -> mad.loops.base.Loop` registered in
-`make_loop`; loops only use the `mad.families.base.Family` interface, so every family runs in
-every loop.
+data. A loop module declares `LoopSpec`s (mad.loops.base) and is listed in `LOOPS` below; loops
+only use the `mad.families.base.Family` interface, so every family runs in every loop its
+capabilities allow.
 """
 
 from __future__ import annotations
 
-from mad.config import LoopConfig
 from mad.families.base import Family
-from mad.loops.accumulating import accumulate_loop, accumulate_subsample_loop
-from mad.loops.base import Knobs, Loop
-from mad.loops.mixing import mixing_loop
+from mad.loops import accumulating, mixing
+from mad.loops.base import Knobs, Loop, LoopSpec
+
+LOOPS: dict[str, LoopSpec] = {spec.name: spec for spec in (*mixing.SPECS, *accumulating.SPECS)}
 
 
-def make_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
-    if cfg.name in ("replace", "augment", "fresh"):
-        return mixing_loop(family, cfg)
-    if cfg.name == "accumulate":
-        return accumulate_loop(family, cfg, generations)
-    if cfg.name == "accumulate_subsample":
-        return accumulate_subsample_loop(family, cfg, generations)
-    raise ValueError(f"unknown loop.name {cfg.name!r}")
+def loop_spec(name: str) -> LoopSpec:
+    """The registered loop called `name` (ConfigError naming the choices otherwise)."""
+    from mad.config import ConfigError
+
+    if name not in LOOPS:
+        raise ConfigError(f"loop.name={name!r} is not allowed; choose one of {', '.join(LOOPS)}")
+    return LOOPS[name]
 
 
-__all__ = ["Knobs", "Loop", "make_loop"]
+def make_loop(family: Family, cfg, generations: int) -> Loop:
+    return loop_spec(cfg.name).build(family, cfg, generations)
+
+
+__all__ = ["LOOPS", "Knobs", "Loop", "LoopSpec", "loop_spec", "make_loop"]

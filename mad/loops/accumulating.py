@@ -12,9 +12,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mad.config import LoopConfig
+from mad.config import ConfigError, LoopConfig
 from mad.families.base import Family
-from mad.loops.base import Knobs, Loop
+from mad.loops.base import Knobs, Loop, LoopSpec
+from mad.theory import gaussian as theory
 
 
 class PoolState(NamedTuple):
@@ -84,3 +85,45 @@ def _point_pool_loop(family: Family, cfg: LoopConfig, generations: int, *, fit_a
         return PointPoolState(pool_fit(k_fit, state.params, points, size), points, size)
 
     return Loop(init, step)
+
+
+def _capacity(loop: LoopConfig, generations: int) -> int:
+    return loop.init_size + (generations - 1) * loop.n_syn
+
+
+def _validate_subsample(config) -> None:
+    loop = config.loop
+    backend = getattr(config.model, "backend", "samples")  # families with a suffstats backend
+    if backend != "samples":
+        raise ConfigError(f"loop=accumulate_subsample draws points from a pool and needs model.backend=samples (got {backend})")
+    if loop.fit_size > loop.init_size:
+        raise ConfigError(
+            f"loop.n_fit={loop.fit_size} must be <= loop.n_init={loop.init_size}: the first "
+            "fit draws n_fit points from the initial pool"
+        )
+
+
+ACCUMULATE = LoopSpec(
+    name="accumulate",
+    doc="each fit sees the initial real sample and every synthetic batch so far",
+    build=accumulate_loop,
+    real="none",
+    fit_sizes=lambda loop: {"loop.n_init": loop.init_size},
+    largest_fit=_capacity,
+    point_rows=lambda loop, generations, exact_pooling: 0 if exact_pooling else _capacity(loop, generations),
+    accumulates=True,
+    moments=theory.accumulate_moments,
+)
+ACCUMULATE_SUBSAMPLE = LoopSpec(
+    name="accumulate_subsample",
+    doc="keep every point; each fit sees n_fit of them drawn without replacement",
+    build=accumulate_subsample_loop,
+    real="none",
+    fit_sizes=lambda loop: {"loop.n_fit": loop.fit_size},
+    largest_fit=lambda loop, generations: loop.fit_size,
+    point_rows=lambda loop, generations, exact_pooling: _capacity(loop, generations),
+    needs_points=True,
+    moments=theory.accumulate_subsample_moments,
+    validate=_validate_subsample,
+)
+SPECS = (ACCUMULATE, ACCUMULATE_SUBSAMPLE)

@@ -10,13 +10,15 @@ With `real_weight` w the real part carries total weight w and the synthetic part
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
 
-from mad.config import LoopConfig
+from mad.config import ConfigError, LoopConfig
 from mad.families.base import Family
-from mad.loops.base import Knobs, Loop
+from mad.loops.base import Knobs, Loop, LoopSpec
+from mad.theory import gaussian as theory
 
 
 class MixState(NamedTuple):
@@ -24,11 +26,12 @@ class MixState(NamedTuple):
     real: Any  # augment: the fixed real set's summary (data frame); otherwise unused
 
 
-def mixing_loop(family: Family, cfg: LoopConfig) -> Loop:
+def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str) -> Loop:
+    """real: "none" (replace), "fixed" (augment) or "fresh" (fresh)."""
     n_syn, n_real, n_init = cfg.n_syn, cfg.n_real, cfg.init_size
     weighted = cfg.real_weight is not None
-    keeps_real = cfg.name == "augment" and n_real > 0
-    draws_real = cfg.name == "fresh" and n_real > 0
+    keeps_real = real == "fixed" and n_real > 0
+    draws_real = real == "fresh" and n_real > 0
 
     def fit_real(key, stats):
         return family.fit(key, family.reference, family.into_frame(family.reference, stats))
@@ -52,3 +55,40 @@ def mixing_loop(family: Family, cfg: LoopConfig) -> Loop:
         return MixState(family.fit(k_fit, params, data), state.real)
 
     return Loop(init, step)
+
+
+def _fit_sizes(loop: LoopConfig) -> dict[str, int]:
+    mixed = "loop.n_syn" if loop.n_real == 0 else "loop.n_syn + loop.n_real"
+    return {mixed: loop.n_syn + loop.n_real, "loop.n_init": loop.init_size}
+
+
+def _validate_augment(config) -> None:
+    loop = config.loop
+    if loop.init_size < loop.n_real:
+        raise ConfigError(
+            f"loop.n_init={loop.init_size} must be >= loop.n_real={loop.n_real} for loop=augment: "
+            "the fixed real set is part of the initial sample"
+        )
+
+
+def _spec(name: str, doc: str, real: str, **kwargs) -> LoopSpec:
+    return LoopSpec(
+        name=name,
+        doc=doc,
+        build=functools.partial(mixing_loop, real=real),
+        real=real,
+        fit_sizes=_fit_sizes,
+        largest_fit=lambda loop, generations: max(loop.init_size, loop.n_syn + loop.n_real),
+        point_rows=lambda loop, generations, exact_pooling: 0,
+        moments=functools.partial(theory.mixing_moments, real=real),
+        fixed_point=functools.partial(theory.mixing_fixed_point, real=real),
+        **kwargs,
+    )
+
+
+REPLACE = _spec("replace", "fully synthetic: each fit sees n_syn points of the previous model", "none", fully_synthetic=True)
+AUGMENT = _spec(
+    "augment", "a fixed real set plus n_syn synthetic points", "fixed", weighted=True, validate=_validate_augment
+)
+FRESH = _spec("fresh", "n_real new real points plus n_syn synthetic points each generation", "fresh", weighted=True)
+SPECS = (REPLACE, AUGMENT, FRESH)

@@ -8,14 +8,12 @@ set (`samples.py`).
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
+from typing import Callable, NamedTuple, Optional
 
 import jax.numpy as jnp
 import numpy as np
 
 from mad.config import Config
-from mad.families import gmm, kde, make_flow
 from mad.families.base import Family
 from mad.metrics import discrete, gaussian, samples
 
@@ -40,31 +38,33 @@ SAMPLE_DOCS = {
 
 
 def make_metrics(config: Config, family: Family, data) -> Metrics:
-    if config.model.name == "gaussian":
-        # Diagonal shortcuts need both factors diagonal: a diag / iso model against N(0, s^2 I).
-        diagonal = (config.model.covariance != "full" and config.data.name == "gaussian") or config.data.dim == 1
+    """The metric functions of this config's family (its spec's `metrics` hook)."""
+    from mad.families import family_spec
 
-        def compare(params):
-            return gaussian.compare(family.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)
-
-        return Metrics(model=lambda key, params: compare(params), real=lambda key: compare(family.reference))
-    name = config.model.name
-    if name in ("categorical", "poisson", "linreg"):
-        measure = {"categorical": discrete.categorical, "poisson": discrete.poisson, "linreg": discrete.linreg}[name]
-        reference = family.reference
-
-        def score(params):
-            return measure(reference[0], params[0])
-
-        return Metrics(model=lambda key, params: score(params), real=lambda key: score(reference))
-    if name in ("gmm", "kde", "flow"):
-        return _point_metrics(config, data)
-    raise ValueError(f"no metrics for model.name {config.model.name!r}")
+    return family_spec(config.model.name).metrics(config, family, data)
 
 
-def _point_metrics(config: Config, data) -> Metrics:
+def closed_form_metrics(family: Family, measure: Callable) -> Metrics:
+    """Metrics computed in closed form from the parameters: measure(reference, params) -> {name: scalar}."""
+    reference = family.reference
+    return Metrics(model=lambda key, params: measure(reference, params), real=lambda key: measure(reference, reference))
+
+
+def point_metrics(
+    config: Config,
+    data,
+    *,
+    draw: Callable,
+    density: Callable,
+    moments: Optional[Callable] = None,
+    extra: Callable = lambda params: {},
+    extra_real: Callable = lambda data, nan: {},
+) -> Metrics:
     """Sample-based metrics for the families that fit points, plus their overall moments against
-    the data's (exact for gmm and kde, estimated from the metric draws for flows)."""
+    the data's: exact where the family gives `moments(params) -> (mean, cov)`, else estimated from
+    the metric draws. draw(key, params, m) samples the model, density(params, x) is its batched
+    log-density; `extra(params)` adds family metrics, `extra_real(data, nan)` their generation-0
+    values."""
     m, share = config.metrics.samples, config.metrics.mode_share
     dtype = jnp.dtype(config.precision)
     real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
@@ -73,15 +73,6 @@ def _point_metrics(config: Config, data) -> Metrics:
 
     def spread(mean, cov):  # the model's overall moments against the data's exact ones
         return {"trace_ratio": jnp.trace(cov) / data_trace, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2)}
-
-    name = config.model.name
-    if name == "gmm":
-        draw, density, moments, extra = gmm.sample, gmm.log_prob, gmm.moments, lambda p: {"weight_entropy": gmm.weight_entropy(p)}
-    elif name == "kde":
-        draw, density, moments, extra = kde.sample, kde.log_prob, kde.moments, lambda p: {}
-    else:
-        flow = make_flow(config, data)[1]
-        draw, density, moments, extra = flow.sample, flow.log_prob, None, lambda p: {}
 
     def model(key, params):
         y = draw(key, params, m)
@@ -99,9 +90,7 @@ def _point_metrics(config: Config, data) -> Metrics:
         nan = jnp.asarray(jnp.nan, out["precision"].dtype)
         if data.log_prob is None:  # an empirical distribution has no density to score
             out["nll_test"] = nan
-        if name == "gmm":
-            out["weight_entropy"] = gmm.weight_entropy(data.mixture) if data.mixture is not None else nan
-        return {**out, **spread(data_mean, jnp.asarray(data.cov, dtype))}
+        return {**out, **extra_real(data, nan), **spread(data_mean, jnp.asarray(data.cov, dtype))}
 
     return Metrics(model, real)
 
@@ -111,13 +100,9 @@ NONFINITE_DOC = "a metric of the loop is NaN or infinite (left out of every othe
 
 def metric_docs(config: Config) -> dict[str, str]:
     """One-line descriptions of the metrics of this config's family, for result attributes."""
-    if config.model.name == "gaussian":
-        docs = gaussian.DOCS
-    elif config.model.name in ("categorical", "poisson", "linreg"):
-        docs = discrete.DOCS
-    else:
-        docs = SAMPLE_DOCS
-    return {**docs, "nonfinite": NONFINITE_DOC}
+    from mad.families import family_spec
+
+    return {**family_spec(config.model.name).metric_docs(), "nonfinite": NONFINITE_DOC}
 
 
-__all__ = ["Metrics", "discrete", "gaussian", "make_metrics", "metric_docs", "samples"]
+__all__ = ["Metrics", "closed_form_metrics", "discrete", "gaussian", "make_metrics", "metric_docs", "point_metrics", "samples"]

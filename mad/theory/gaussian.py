@@ -16,7 +16,7 @@ plus the few cross moments a loop needs (the fixed real set's correlation with t
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
@@ -37,52 +37,72 @@ class Moments(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- mixing loops
+# `real` says how real data enter each generation: "none" (replace), "fixed" (augment: the same
+# real set every generation) or "fresh" (new real points every generation).
 
 
-def _mixing_weights(loop: LoopConfig) -> tuple[float, float]:
+def _mixing_weights(loop: LoopConfig, real: str) -> tuple[float, float]:
     n_r, n_s = loop.n_real, loop.n_syn
-    if n_r == 0 or loop.name == "replace":
+    if n_r == 0 or real == "none":
         return 0.0, 1.0
     if loop.real_weight is not None:
         return loop.real_weight, 1.0 - loop.real_weight
     return n_r / (n_r + n_s), n_s / (n_r + n_s)
 
 
-def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str) -> np.ndarray:
-    """One generation of replace / augment / fresh on (a, b, c), c = E<mu_t, m_R> / tr Sigma_0.
+def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str) -> np.ndarray:
+    """One generation of a mixing loop on (a, b, c), c = E<mu_t, m_R> / tr Sigma_0.
 
     Weighted mean mu' = w_R m_R + w_S m_S, weighted covariance
     w_R S_R/n_r + w_S S_S/n_s + w_R w_S (m_R - m_S)(m_R - m_S)^T, divided by 1 - sum w_i^2 if unbiased.
     """
     a, b, c = state
     lam, n_s, n_r = loop.lam, loop.n_syn, loop.n_real
-    w_r, w_s = _mixing_weights(loop)
+    w_r, w_s = _mixing_weights(loop, real)
+    fixed = real == "fixed"
     syn_sq = b + lam * a / n_s  # E ||m_S - mu_0||^2
     if w_r == 0.0:
         real_sq, cross, within_real = 0.0, 0.0, 0.0
     else:
         real_sq = 1.0 / n_r
-        cross = c if loop.name == "augment" else 0.0  # E <m_S, m_R> = E <mu_t, m_R>
+        cross = c if fixed else 0.0  # E <m_S, m_R> = E <mu_t, m_R>
         within_real = (n_r - 1) / n_r
     b_next = w_r**2 * real_sq + 2 * w_r * w_s * cross + w_s**2 * syn_sq
     cov = w_r * within_real + w_s * (n_s - 1) / n_s * lam * a + w_r * w_s * (real_sq - 2 * cross + syn_sq)
     wsq = (w_r**2 / n_r if w_r else 0.0) + w_s**2 / n_s
     a_next = cov / (1.0 - wsq) if estimator == "unbiased" else cov
-    c_next = (w_r * real_sq + w_s * c) if loop.name == "augment" else 0.0
+    c_next = (w_r * real_sq + w_s * c) if fixed else 0.0
     return np.array([a_next, b_next, c_next])
 
 
-def _mixing_start(loop: LoopConfig, estimator: str) -> np.ndarray:
+def _mixing_start(loop: LoopConfig, estimator: str, real: str) -> np.ndarray:
     n0 = loop.init_size
     # c_1: the fixed real set is the first n_real of the n_init initial points.
-    c = 1.0 / n0 if loop.name == "augment" else 0.0
+    c = 1.0 / n0 if real == "fixed" else 0.0
     return np.array([(n0 - 1) / _dof(n0, estimator), 1.0 / n0, c])
+
+
+def mixing_moments(loop: LoopConfig, estimator: str, generations: int, *, real: str) -> "Moments":
+    """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations."""
+    states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator, real)]
+    for _ in range(generations - 1):
+        states.append(_mixing_step(states[-1], loop, estimator, real))
+    s = np.stack(states)
+    return Moments(s[:, 0], s[:, 1])
+
+
+def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str) -> tuple[float, float]:
+    """Limit (a_inf, b_inf) of a mixing loop, solving the affine recursion x' = M x + v exactly."""
+    v = _mixing_step(np.zeros(3), loop, estimator, real)
+    m = np.stack([_mixing_step(e, loop, estimator, real) - v for e in np.eye(3)], axis=1)
+    x = np.linalg.solve(np.eye(3) - m, v)
+    return float(x[0]), float(x[1])
 
 
 # ----------------------------------------------------------------------------- accumulating loops
 
 
-def _accumulate(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+def accumulate_moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
     """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term."""
     lam, n_s = loop.lam, loop.n_syn
     size = float(loop.init_size)
@@ -97,7 +117,7 @@ def _accumulate(loop: LoopConfig, estimator: str, generations: int) -> Moments:
     return Moments(np.array(a), np.array(b))
 
 
-def _accumulate_subsample(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
     """Subsample of n_fit from a pool of N: E[mean^2] = Q + (N - n_fit) P / (N n_fit (N - 1)),
     E[scatter] = (n_fit - 1) P / (N - 1), with Q = E ||pool mean||^2 and P = E pool scatter."""
     lam, n_s, n_f = loop.lam, loop.n_syn, loop.fit_size
@@ -123,27 +143,23 @@ def _accumulate_subsample(loop: LoopConfig, estimator: str, generations: int) ->
     return Moments(np.array(a), np.array(b))
 
 
-def moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
-    """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations."""
-    if loop.name == "accumulate":
-        return _accumulate(loop, estimator, generations)
-    if loop.name == "accumulate_subsample":
-        return _accumulate_subsample(loop, estimator, generations)
-    states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator)]
-    for _ in range(generations - 1):
-        states.append(_mixing_step(states[-1], loop, estimator))
-    s = np.stack(states)
-    return Moments(s[:, 0], s[:, 1])
+def moments(loop: LoopConfig, estimator: str, generations: int) -> Optional[Moments]:
+    """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations, as the
+    loop declares them (its spec's `moments`); None for a loop that declares no recursion."""
+    from mad.loops import loop_spec
+
+    spec = loop_spec(loop.name)
+    return spec.moments(loop, estimator, generations) if spec.moments is not None else None
 
 
 def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
-    """Limit (a_inf, b_inf) of a mixing loop, solving the affine recursion x' = M x + v exactly."""
-    if loop.name not in ("replace", "augment", "fresh"):
-        raise ValueError(f"fixed_point is defined for the mixing loops, not {loop.name!r}")
-    v = _mixing_step(np.zeros(3), loop, estimator)
-    m = np.stack([_mixing_step(e, loop, estimator) - v for e in np.eye(3)], axis=1)
-    x = np.linalg.solve(np.eye(3) - m, v)
-    return float(x[0]), float(x[1])
+    """Limit (a_inf, b_inf) of a loop with a stationary law (replace, augment, fresh)."""
+    from mad.loops import loop_spec
+
+    spec = loop_spec(loop.name)
+    if spec.fixed_point is None:
+        raise ValueError(f"loop={loop.name} has no stationary law: its fixed point is not defined")
+    return spec.fixed_point(loop, estimator)
 
 
 # ----------------------------------------------------------------------------- replace: exact laws
@@ -233,8 +249,15 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     """Closed-form expectation of each metric that has one, per generation (t = 0..G).
 
     Keys are metric names; `logdet_ratio_std` is the standard deviation of the log-det walk.
+    A loop whose spec declares no moment recursion gets no prediction at all.
     """
+    from mad.loops import loop_spec
+
     loop, model, data = config.loop, config.model, config.data
+    spec = loop_spec(loop.name)
+    mom = moments(loop, model.estimator, config.generations)
+    if mom is None:
+        return {}
     if data.name == "gaussian":
         trace0 = data.dim * data.scale**2
     else:
@@ -243,9 +266,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
         from mad.data import make_data
 
         trace0 = float(np.trace(make_data(config).cov))
-    mom = moments(loop, model.estimator, config.generations)
     out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
-    if loop.name == "replace" and data.name == "gaussian":  # the Wishart laws need Gaussian data
+    if spec.fully_synthetic and data.name == "gaussian":  # the Wishart laws need Gaussian data
         mean, std = logdet_walk(config)
         out["logdet_ratio"] = mean
         out["logdet_ratio_std"] = std

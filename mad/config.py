@@ -80,7 +80,7 @@ class LoopConfig:
     replacement from the pool (default n_init). `real_weight` is the total weight w of the real
     part (He et al.); None pools real and synthetic points by their counts. `keep` < 1 draws
     ceil(n_syn / keep) points and keeps the n_syn of highest model log-density (cherry-picking
-    for quality, MAD; mixtures only).
+    for quality, MAD; a loop-level stage, mad.loops.curation, for every family that scores its draws).
     """
 
     name: str = "replace"

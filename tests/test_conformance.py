@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from theory_checks import assert_on_theory

@@ -92,9 +92,9 @@ def test_non_mixture_data_run_end_to_end(name, dim):
     assert np.isfinite(float(ds.nll_test.sel(stat="mean", generation=0))) == (name == "moons")
 
 
-def test_keep_is_for_mixtures():
-    with pytest.raises(ConfigError, match=r"loop\.keep=0\.5 \(cherry-picking\) needs model=gmm"):
-        mad.simulate(Config(loop=LoopConfig(keep=0.5)))
+def test_keep_needs_a_family_that_scores_its_draws():
+    with pytest.raises(ConfigError, match=r"loop\.keep=0\.5 \(cherry-picking\) needs model=gaussian or model=gmm or model=kde or model=flow"):
+        mad.simulate(Config(model=ModelConfig(name="categorical"), data=DataConfig(name="zipf"), loop=LoopConfig(keep=0.5)))
 
 
 @pytest.mark.parametrize("name", ["gmm_ring"])  # K = 1 is the Gaussian MLE fit by fit: test_gmm_family.py

@@ -41,6 +41,9 @@ class Family(NamedTuple):
     exact_pooling: bool = True
     """True when merging summaries loses nothing (sufficient statistics), so a growing pool can be
     kept as one summary; False when fits need the points themselves (kept in a buffer)."""
+    log_prob: Optional[Callable[[Params, jax.Array], jax.Array]] = None
+    """log_prob(params, x): the model's log-density at the rows of x (n, d), or None (curation,
+    which scores draws, needs it)."""
 
 
 def pool(a_sum, a_count, b_sum, b_count, weight_a=None):
@@ -110,7 +113,8 @@ class FamilySpec:
     sampling_bias: bool = True
     """loop.lam means something for it (otherwise lam must stay 1)."""
     curation: bool = False
-    """Supports loop.keep (cherry-picking synthetic points by model density)."""
+    """Supports loop.keep (cherry-picking synthetic points by model density): it draws points and
+    its Family has a log_prob."""
     cache_bound: bool = True
     """On a CPU, lanes run in cache-sized blocks (large per-lane working sets)."""
     validate: Callable[[Any], None] = _no_checks

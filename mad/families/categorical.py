@@ -10,7 +10,6 @@ from p^(1 / lam), normalised (lam < 1 favours frequent symbols: quality over div
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import NamedTuple
 
 import jax

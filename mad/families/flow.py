@@ -17,7 +17,6 @@ N(0, lam I), MAD's choice for flows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -145,7 +144,7 @@ def family(
         net = frame.net if warm_start and frame is not None else flow.init_net(k_init)
         return train(flow, k_train, net, stats, steps=steps, batch_size=batch_size, opt=opt)
 
-    return point_family(data=data, sample=flow.sample, fit=fit), flow
+    return point_family(data=data, sample=flow.sample, fit=fit, log_prob=flow.log_prob), flow
 
 
 # ----------------------------------------------------------------------------- spec
@@ -219,6 +218,7 @@ SPEC = FamilySpec(
     metrics=_metrics,
     metric_docs=_docs,
     exact_pooling=False,
+    curation=True,
     min_fit=lambda config: (config.data.dim + 1, f"a fit needs more than data.dim={config.data.dim} points to standardise"),
     validate=_validate,
     lane_floats=_lane_floats,

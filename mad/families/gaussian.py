@@ -23,7 +23,6 @@ Bartlett decomposition, so a generation costs O(d^3) whatever n is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import NamedTuple, Optional
 
 import jax
@@ -320,6 +319,7 @@ def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: 
         fit=lambda key, frame, m: fit(frame, m, covariance=covariance, estimator=estimator),
         draw=lambda key, params, n, lam: draw_real(key, n) if params is None else sample(key, params, n, lam),
         summarize=moments_of_points,
+        log_prob=jax.vmap(log_prob, (None, 0)),
     )
 
 
@@ -404,6 +404,7 @@ SPEC = FamilySpec(
     metrics=_metrics,
     metric_docs=_docs,
     min_fit=_min_fit,
+    curation=True,
     cache_bound=False,
     validate=_validate,
     theory=_theory,

@@ -17,8 +17,6 @@ warm_start=false) re-seeds it in the next generation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import math
 from typing import NamedTuple, Optional
 
 import jax
@@ -212,15 +210,6 @@ def sample(key: jax.Array, params: GmmParams, n: int, lam=1.0) -> Float[Array, "
     return onehot @ params.means + jnp.einsum("nk,nki->ni", onehot, shifted)
 
 
-def sample_kept(key: jax.Array, params: GmmParams, n: int, lam=1.0, keep: float = 1.0) -> Float[Array, "n d"]:
-    """n points cherry-picked for quality: draw ceil(n / keep) and keep the n of highest density."""
-    if keep >= 1.0:
-        return sample(key, params, n, lam)
-    drawn = sample(key, params, int(math.ceil(n / keep)), lam)
-    _, rows = jax.lax.top_k(log_prob(params, drawn), n)
-    return drawn[rows]
-
-
 def moments(params: GmmParams) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
     """Overall mean and covariance: sum w_k mu_k and sum w_k (Sigma_k + mu_k mu_k^T) - mu mu^T."""
     w = jnp.exp(params.log_weights)
@@ -240,7 +229,7 @@ def weight_entropy(params: GmmParams) -> Float[Array, ""]:
 
 
 def family(
-    *, data, components: int, em_iters: int, tol: float, reg: float, init: str, warm_start: bool, covariance: str, keep: float = 1.0
+    *, data, components: int, em_iters: int, tol: float, reg: float, init: str, warm_start: bool, covariance: str
 ) -> Family:
     """The mixture family against `data` (a mad.data.RealData). It fits on points, so there is no
     frame to move data into (identity) and pools keep points (exact_pooling=False). The first fit
@@ -252,7 +241,7 @@ def family(
             start = initialise(key, stats, components, method=init, reg=reg, covariance=covariance)
         return em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance).params
 
-    return point_family(data=data, sample=lambda key, params, n, lam: sample_kept(key, params, n, lam, keep), fit=fit)
+    return point_family(data=data, sample=sample, fit=fit, log_prob=log_prob)
 
 
 # ----------------------------------------------------------------------------- spec
@@ -290,7 +279,7 @@ def _build(config, data) -> Family:
     m = config.model
     return family(
         data=data, components=components_of(config), em_iters=m.em_iters, tol=m.tol, reg=m.reg,
-        init=m.init, warm_start=m.warm_start, covariance=m.covariance, keep=config.loop.keep,
+        init=m.init, warm_start=m.warm_start, covariance=m.covariance,
     )  # fmt: skip
 
 

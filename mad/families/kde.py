@@ -11,7 +11,6 @@ the KDE's own self-consuming drift (mad.theory.kde).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import NamedTuple, Optional
 
 import jax
@@ -80,7 +79,7 @@ def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
     """The KDE family against `data` (a mad.data.RealData); `rows` is the largest sample any fit
     of the loop sees."""
 
-    return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth))
+    return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth), log_prob=log_prob)
 
 
 # ----------------------------------------------------------------------------- spec
@@ -151,6 +150,7 @@ SPEC = FamilySpec(
     metrics=_metrics,
     metric_docs=_docs,
     exact_pooling=False,
+    curation=True,
     min_fit=lambda config: (2, "a fit needs at least 2 points (Scott's rule needs a variance)"),
     validate=_validate,
     theory=_theory,

@@ -10,7 +10,6 @@ number of copies c: w = (c X^T X)^{-1} sum X^T y, so accumulating keeps O(d) sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import NamedTuple
 
 import jax

@@ -61,10 +61,11 @@ def resample_rows(key: jax.Array, w: Float[Array, " n"], size: int) -> jax.Array
     return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), w.shape[0] - 1)
 
 
-def point_family(*, data, sample, fit) -> Family:
+def point_family(*, data, sample, fit, log_prob=None) -> Family:
     """A family fitted on weighted points against `data` (a mad.data.RealData): no frame (the
     identity), pools keep the points (exact_pooling=False). `sample(key, params, n, lam)` draws
-    from a fit; `fit(key, previous, points)` refits (previous: the warm start, None at first)."""
+    from a fit; `fit(key, previous, points)` refits (previous: the warm start, None at first);
+    `log_prob(params, x)` scores rows (for curation)."""
     def draw(key, params, n, lam):
         return data.sample(key, n) if params is None else sample(key, params, n, lam)
 
@@ -79,6 +80,7 @@ def point_family(*, data, sample, fit) -> Family:
         draw=draw,
         summarize=summarize,
         exact_pooling=False,
+        log_prob=log_prob,
     )
 
 

@@ -8,7 +8,6 @@ absorbed at zero; mad.theory.discrete has its exact survival probability.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import NamedTuple
 
 import jax

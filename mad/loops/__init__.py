@@ -9,6 +9,7 @@ from __future__ import annotations
 from mad.families.base import Family
 from mad.loops import accumulating, mixing
 from mad.loops.base import Knobs, Loop, LoopSpec
+from mad.loops.curation import curated
 
 LOOPS: dict[str, LoopSpec] = {spec.name: spec for spec in (*mixing.SPECS, *accumulating.SPECS)}
 
@@ -23,7 +24,8 @@ def loop_spec(name: str) -> LoopSpec:
 
 
 def make_loop(family: Family, cfg, generations: int) -> Loop:
-    return loop_spec(cfg.name).build(family, cfg, generations)
+    """The loop `cfg` names over `family`, its synthetic draws curated when cfg.keep < 1."""
+    return loop_spec(cfg.name).build(curated(family, cfg.keep), cfg, generations)
 
 
 __all__ = ["LOOPS", "Knobs", "Loop", "LoopSpec", "loop_spec", "make_loop"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -19,6 +18,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 from omegaconf import OmegaConf
+
+from mad.files import atomic_path
 
 STATS = ("mean", "std", "sem", "q05", "q25", "q50", "q75", "q95")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -156,17 +157,9 @@ def loops_dataset(
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write atomically: a complete file appears under `path` or nothing changes there."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)
 
 
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
@@ -193,10 +186,8 @@ def save_point(folder: Path, index: int, stamp: str, stats: Mapping[str, np.ndar
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {f"stats/{k}": v for k, v in stats.items()}
     arrays.update({f"loops/{k}": v for k, v in (loops or {}).items()})
-    tmp = folder / f".point-{index:06d}.npz.tmp"
-    with open(tmp, "wb") as fh:
+    with atomic_path(folder / f"point-{index:06d}.npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(stamp), **arrays)
-    tmp.replace(folder / f"point-{index:06d}.npz")
 
 
 def load_point(folder: Path, index: int, stamp: str, need_loops: bool):

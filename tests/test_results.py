@@ -69,3 +69,19 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         write_netcdf(xr.Dataset({"a": ("x", [9.0])}), path)
     assert read_netcdf(path).a.values.tolist() == [1.0, 2.0]
     assert [p.name for p in tmp_path.iterdir()] == ["results.nc"]  # no temporary left behind
+
+
+def test_writes_never_follow_a_planted_temporary(tmp_path):
+    # A link under the old fixed temporary name must not be written through, and the result has
+    # an ordinary file's mode (mkstemp alone gives 0600).
+    import os
+    import stat
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / ".results.nc.tmp").symlink_to(victim)
+    write_netcdf(xr.Dataset({"a": ("x", [1.0])}), tmp_path / "results.nc")
+    assert victim.read_text() == "keep me"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "results.nc").stat().st_mode) == 0o666 & ~mask

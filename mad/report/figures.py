@@ -18,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from mad.files import atomic_path  # noqa: E402
+
 STAT_DIMS = ("stat", "generation")
 # Indicator metrics (0 or 1 per loop): their mean is the fraction of loops, the statistic shown.
 FRACTIONS = ("collapsed", "nonfinite")
@@ -121,10 +123,11 @@ def write_figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
 
     def save(fig: plt.Figure, name: str) -> None:
         path = folder / f"{name}.png"
-        tmp = folder / f".{name}.png.tmp"
-        fig.savefig(tmp, format="png")
-        plt.close(fig)
-        tmp.replace(path)
+        try:
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="png")
+        finally:
+            plt.close(fig)
         paths.append(path)
 
     # A run in which no loop broke down needs no figure saying so (the report's table does).

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from mad.files import atomic_path
 from mad.report.figures import grid_axes, metrics_of
 
 STYLE = """
@@ -97,7 +98,6 @@ device {html.escape(str(ds.attrs.get("device", "?")))}, jax {html.escape(str(ds.
 </body></html>
 """
     path = run_dir / "report.html"
-    tmp = run_dir / ".report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

@@ -97,25 +97,32 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
         # Sample-based metrics draw with their own keys, apart from the loop's.
         return jax.random.fold_in(key, METRIC_KEYS + t)
 
-    def scored(key, params):
+    dtype = program.dtype
+    family_report = family.diagnostics or (lambda params: {})
+
+    def scored(key, state, knobs):
         # A loop whose numbers broke down is counted, not averaged: the summaries leave its
         # non-finite values out, and the mean of `nonfinite` is the share of such loops.
-        values = metrics.model(key, params)
+        values = metrics.model(key, state.params)
         broken = functools.reduce(jnp.logical_or, [~jnp.isfinite(v) for v in values.values()])
-        return {**values, "nonfinite": broken}
+        report = {**family_report(state.params), **loop.diagnostics(state, knobs)}
+        return {**values, "nonfinite": broken, **{k: jnp.asarray(v, dtype) for k, v in report.items()}}
 
-    def real(key):
-        return {**metrics.real(key), "nonfinite": jnp.asarray(False)}
+    def real(key, fitted):
+        # Generation 0 is the real distribution: no fit, so no diagnostics (NaN).
+        values = {**metrics.real(key), "nonfinite": jnp.asarray(False)}
+        return {**values, **{k: jnp.full_like(v, jnp.nan) for k, v in fitted.items() if k not in values}}
 
     def trajectory(key: jax.Array, knobs: Knobs) -> dict:
         state = loop.init(jax.random.fold_in(key, 1), knobs)
 
         def generation(state, t):
             state = loop.step(state, jax.random.fold_in(key, t), knobs)
-            return state, scored(metric_key(key, t), state.params)
+            return state, scored(metric_key(key, t), state, knobs)
 
         _, later = jax.lax.scan(generation, state, jnp.arange(2, program.generations + 1))
-        first = jax.tree.map(lambda a, b: jnp.stack([a, b]), real(metric_key(key, 0)), scored(metric_key(key, 1), state.params))
+        one = scored(metric_key(key, 1), state, knobs)
+        first = jax.tree.map(lambda a, b: jnp.stack([a, b]), real(metric_key(key, 0), one), one)
         return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
 
     return trajectory

@@ -127,9 +127,12 @@ def _run_points(program: Program, members, config: Config, keep_loops: bool, pro
 
 def _docs(points) -> dict[str, str]:
     """Metric descriptions of every family in the grid."""
+    from mad.loops import loop_spec
+
     docs: dict[str, str] = {}
     for point in points:
         docs.update(metric_docs(point.config))
+        docs.update(dict(loop_spec(point.config.loop.name).diagnostic_docs))
     return docs
 
 

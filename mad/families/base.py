@@ -44,6 +44,9 @@ class Family(NamedTuple):
     log_prob: Optional[Callable[[Params, jax.Array], jax.Array]] = None
     """log_prob(params, x): the model's log-density at the rows of x (n, d), or None (curation,
     which scores draws, needs it)."""
+    diagnostics: Optional[Callable[[Params], dict]] = None
+    """diagnostics(params) -> {name: scalar}: what the fit reports about itself (EM iterations,
+    convergence), recorded per generation beside the metrics; None: nothing."""
 
 
 def pool(a_sum, a_count, b_sum, b_count, weight_a=None):

@@ -37,6 +37,8 @@ class GmmParams(NamedTuple):
     log_weights: Float[Array, " k"]
     means: Float[Array, "k d"]
     chols: Float[Array, "k d d"]  # lower Cholesky factors of the covariances
+    iterations: Optional[jax.Array] = None  # of the EM run that fitted it (a diagnostic)
+    converged: Optional[jax.Array] = None
 
 
 # Up to this dimension the per-point algebra is written out coordinate by coordinate: XLA fuses
@@ -239,9 +241,12 @@ def family(
             start = frame
         else:
             start = initialise(key, stats, components, method=init, reg=reg, covariance=covariance)
-        return em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance).params
+        start = start._replace(iterations=None, converged=None)
+        result = em(stats, start, iters=em_iters, tol=tol, reg=reg, covariance=covariance)
+        return result.params._replace(iterations=result.iterations, converged=result.converged)
 
-    return point_family(data=data, sample=sample, fit=fit, log_prob=log_prob)
+    family = point_family(data=data, sample=sample, fit=fit, log_prob=log_prob)
+    return family._replace(diagnostics=lambda p: {"em_iterations": p.iterations, "em_converged": p.converged})
 
 
 # ----------------------------------------------------------------------------- spec
@@ -340,7 +345,11 @@ def _lane_floats(config) -> int:
 def _docs():
     from mad.metrics import SAMPLE_DOCS
 
-    return SAMPLE_DOCS
+    return {
+        **SAMPLE_DOCS,
+        "em_iterations": "EM iterations of the fit that changed its parameters (diagnostic)",
+        "em_converged": "the fit's EM converged within model.em_iters (diagnostic; mean: share of loops)",
+    }
 
 
 INITS = ("kmeans++", "random")

@@ -21,6 +21,21 @@ from mad.theory import gaussian as theory
 class PoolState(NamedTuple):
     params: Any
     pool: Any  # summary of all data so far (data frame)
+    size: jax.Array  # points pooled so far
+
+
+def _pool_diagnostics(n_init: int):
+    def diagnostics(state, knobs: Knobs) -> dict:
+        size = state.size.astype(knobs.lam.dtype)
+        return {"pool_size": size, "real_share": n_init / size}
+
+    return diagnostics
+
+
+POOL_DOCS = (
+    ("pool_size", "points pooled so far (the initial real sample and every synthetic batch)"),
+    ("real_share", "share of the pool that is real data"),
+)
 
 
 class PointPoolState(NamedTuple):
@@ -37,16 +52,17 @@ def accumulate_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
     def init(key: jax.Array, knobs: Knobs) -> PoolState:
         k_real, k_fit = jax.random.split(key)
         pool = family.real(k_real, cfg.init_size)
-        return PoolState(family.fit(k_fit, family.reference, family.into_frame(family.reference, pool)), pool)
+        size = jnp.asarray(cfg.init_size, jnp.int32)
+        return PoolState(family.fit(k_fit, family.reference, family.into_frame(family.reference, pool)), pool, size)
 
     def step(state: PoolState, key: jax.Array, knobs: Knobs) -> PoolState:
         k_syn, k_fit = jax.random.split(key)
         params = state.params
         batch = family.out_of_frame(params, family.synthetic(k_syn, params, cfg.n_syn, knobs.lam))
         pool = family.merge(state.pool, batch, None)
-        return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool)
+        return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool, state.size + cfg.n_syn)
 
-    return Loop(init, step)
+    return Loop(init, step, _pool_diagnostics(cfg.init_size))
 
 
 def accumulate_subsample_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
@@ -84,7 +100,7 @@ def _point_pool_loop(family: Family, cfg: LoopConfig, generations: int, *, fit_a
         size = state.size + n_syn
         return PointPoolState(pool_fit(k_fit, state.params, points, size), points, size)
 
-    return Loop(init, step)
+    return Loop(init, step, _pool_diagnostics(n_init))
 
 
 def _capacity(loop: LoopConfig, generations: int) -> int:
@@ -113,6 +129,7 @@ ACCUMULATE = LoopSpec(
     point_rows=lambda loop, generations, exact_pooling: 0 if exact_pooling else _capacity(loop, generations),
     accumulates=True,
     moments=theory.accumulate_moments,
+    diagnostic_docs=POOL_DOCS,
 )
 ACCUMULATE_SUBSAMPLE = LoopSpec(
     name="accumulate_subsample",
@@ -125,5 +142,6 @@ ACCUMULATE_SUBSAMPLE = LoopSpec(
     needs_points=True,
     moments=theory.accumulate_subsample_moments,
     validate=_validate_subsample,
+    diagnostic_docs=POOL_DOCS,
 )
 SPECS = (ACCUMULATE, ACCUMULATE_SUBSAMPLE)

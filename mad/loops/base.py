@@ -21,15 +21,22 @@ class Knobs(NamedTuple):
     """Total weight of the real part of the training data (ignored when pooling by counts)."""
 
 
+def _nothing_to_report(state: Any, knobs: Knobs) -> dict:
+    return {}
+
+
 class Loop(NamedTuple):
-    """A loop as two pure functions; the state carries the current model as `state.params`.
+    """A loop as pure functions; the state carries the current model as `state.params`.
 
     init(key, knobs) -> state     generation 1: the fit on real data only
     step(state, key, knobs) -> state    one generation: draw, assemble training data, refit
+    diagnostics(state, knobs) -> {name: scalar}    what the loop reports of the generation
+    (pool size, real share), recorded beside the metrics
     """
 
     init: Callable[[jax.Array, Knobs], Any]
     step: Callable[[Any, jax.Array, Knobs], Any]
+    diagnostics: Callable[[Any, Knobs], dict] = _nothing_to_report
 
 
 def _accepts_nothing(config: "Config") -> None:
@@ -68,3 +75,5 @@ class LoopSpec:
     fixed_point: Optional[Callable[..., tuple[float, float]]] = None
     """fixed_point(loop, estimator) -> (a_inf, b_inf), for loops with a stationary law."""
     validate: Callable[["Config"], None] = _accepts_nothing
+    diagnostic_docs: Any = ()
+    """(name, one-line description) pairs of the diagnostics its Loop reports."""

@@ -14,6 +14,7 @@ import functools
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from mad.config import ConfigError, LoopConfig
 from mad.families.base import Family
@@ -24,6 +25,7 @@ from mad.theory import gaussian as theory
 class MixState(NamedTuple):
     params: Any
     real: Any  # augment: the fixed real set's summary (data frame); otherwise unused
+    real_share: jax.Array  # share of real data in the fit that gave params (1 in generation 1)
 
 
 def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str) -> Loop:
@@ -38,23 +40,29 @@ def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: 
 
     def init(key: jax.Array, knobs: Knobs) -> MixState:
         k_fixed, k_rest, k_fit = jax.random.split(key, 3)
+        everything = jnp.ones_like(knobs.lam)
         if not keeps_real:
-            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), ())
+            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything)
         fixed = family.real(k_fixed, n_real)
         initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
-        return MixState(fit_real(k_fit, initial), fixed)
+        return MixState(fit_real(k_fit, initial), fixed, everything)
 
     def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
         k_syn, k_real, k_fit = jax.random.split(key, 3)
         params = state.params
         data = family.synthetic(k_syn, params, n_syn, knobs.lam)
+        share = jnp.zeros_like(knobs.lam)
         if keeps_real or draws_real:
             real = state.real if keeps_real else family.real(k_real, n_real)
             weight = knobs.real_weight if weighted else None
             data = family.merge(family.into_frame(params, real), data, weight)
-        return MixState(family.fit(k_fit, params, data), state.real)
+            share = knobs.real_weight if weighted else jnp.full_like(knobs.lam, n_real / (n_real + n_syn))
+        return MixState(family.fit(k_fit, params, data), state.real, share)
 
-    return Loop(init, step)
+    def diagnostics(state: MixState, knobs: Knobs) -> dict:
+        return {"real_share": state.real_share} if keeps_real or draws_real else {}
+
+    return Loop(init, step, diagnostics)
 
 
 def _fit_sizes(loop: LoopConfig) -> dict[str, int]:
@@ -87,8 +95,13 @@ def _spec(name: str, doc: str, real: str, **kwargs) -> LoopSpec:
 
 
 REPLACE = _spec("replace", "fully synthetic: each fit sees n_syn points of the previous model", "none", fully_synthetic=True)
+REAL_SHARE = (("real_share", "share of the real part in the training data: its weight, or its share of the points"),)
 AUGMENT = _spec(
-    "augment", "a fixed real set plus n_syn synthetic points", "fixed", weighted=True, validate=_validate_augment
-)
-FRESH = _spec("fresh", "n_real new real points plus n_syn synthetic points each generation", "fresh", weighted=True)
+    "augment", "a fixed real set plus n_syn synthetic points", "fixed", weighted=True, validate=_validate_augment,
+    diagnostic_docs=REAL_SHARE,
+)  # fmt: skip
+FRESH = _spec(
+    "fresh", "n_real new real points plus n_syn synthetic points each generation", "fresh", weighted=True,
+    diagnostic_docs=REAL_SHARE,
+)  # fmt: skip
 SPECS = (REPLACE, AUGMENT, FRESH)

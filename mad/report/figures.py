@@ -22,7 +22,7 @@ from mad.files import atomic_path  # noqa: E402
 
 STAT_DIMS = ("stat", "generation")
 # Indicator metrics (0 or 1 per loop): their mean is the fraction of loops, the statistic shown.
-FRACTIONS = ("collapsed", "nonfinite")
+FRACTIONS = ("collapsed", "nonfinite", "em_converged")
 
 
 def metrics_of(ds: xr.Dataset) -> list[str]:

@@ -88,8 +88,10 @@ class LoopConfig:
     n_real: int = 0
     n_init: Optional[int] = None
     n_fit: Optional[int] = None
-    lam: float = 1.0
-    real_weight: Optional[float] = None
+    # Traced knobs (metadata traced=True): grid points differing only in them share one compiled
+    # program and are vmapped inside it (mad.loops.Knobs holds their values).
+    lam: float = field(default=1.0, metadata={"traced": True})
+    real_weight: Optional[float] = field(default=None, metadata={"traced": True})
     keep: float = 1.0
 
     @property
@@ -166,6 +168,10 @@ class Config:
     progress: bool = True
     resume: bool = False
     grid: dict[str, Any] = field(default_factory=dict)
+
+
+TRACED_KNOBS = tuple(f.name for f in dataclasses.fields(LoopConfig) if f.metadata.get("traced"))
+"""The LoopConfig fields that are traced values inside a program rather than static settings."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import Config, DataConfig, LoopConfig, MetricsConfig
+from mad.config import TRACED_KNOBS, Config, DataConfig, LoopConfig, MetricsConfig
 from mad.data import make_data
 from mad.families import family_spec, make_family
 from mad.loops import Knobs, loop_spec, make_loop
@@ -38,13 +38,24 @@ MULTI_CPU_LANE_BLOCK = 1024
 METRIC_KEYS = 1 << 30
 
 
+class _Traced:
+    """Stands in a program's static loop config for a knob whose values are traced (Knobs)."""
+
+    def __repr__(self) -> str:
+        return "traced"
+
+
+TRACED = _Traced()
+assert Knobs._fields == TRACED_KNOBS, "mad.loops.Knobs must hold exactly the traced LoopConfig fields"
+
+
 @dataclass(frozen=True)
 class Program:
     """Everything that fixes shapes and code paths; hashable, one compiled program each."""
 
     data: DataConfig
     model: Any  # the family's own config dataclass
-    loop: LoopConfig  # with the traced knobs normalised away
+    loop: LoopConfig  # every traced knob set to TRACED (or None where its absence is static)
     generations: int
     precision: str
     collapse_threshold: float
@@ -52,8 +63,10 @@ class Program:
 
     @classmethod
     def of(cls, config: Config) -> "Program":
-        weighted = config.loop.real_weight is not None
-        loop = dataclasses.replace(config.loop, lam=1.0, real_weight=0.5 if weighted else None)
+        # A traced knob's value lives in Knobs; only whether it is set (real_weight: weighted or
+        # pooled by counts) shapes the program.
+        traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS}
+        loop = dataclasses.replace(config.loop, **traced)
         return cls(config.data, config.model, loop, config.generations, config.precision, config.collapse_threshold, config.metrics)
 
     def config(self) -> Config:
@@ -79,10 +92,12 @@ def enable_precision(precision: str) -> None:
 
 
 def knobs_of(configs: Sequence[Config], dtype) -> Knobs:
-    """Stack the traced knobs of grid points that share one program."""
-    lam = [c.loop.lam for c in configs]
-    weight = [c.loop.real_weight if c.loop.real_weight is not None else 0.0 for c in configs]
-    return Knobs(jnp.asarray(lam, dtype), jnp.asarray(weight, dtype))
+    """Stack the traced knobs of grid points that share one program (an unset knob is 0, unused)."""
+
+    def stacked(name):
+        return jnp.asarray([0.0 if getattr(c.loop, name) is None else getattr(c.loop, name) for c in configs], dtype)
+
+    return Knobs(**{name: stacked(name) for name in TRACED_KNOBS})
 
 
 def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:

@@ -108,7 +108,7 @@ def test_loop_runs_finite_and_on_its_theory(loop):
 @pytest.mark.slow
 @pytest.mark.parametrize("family,loop", [pair for pair in allowed_pairs() if pair[0] != "gaussian" and pair[1] != "replace"])
 def test_every_allowed_pair_runs_finite_and_on_its_theory(family, loop):
-    _check_run(tiny(family, loop))
+    _check_run(tiny(family, loop, generations=2))
 
 
 def _one_trajectory(family: str):
@@ -135,8 +135,10 @@ def test_trajectory_compiles_once(family):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", [name for name, spec in FAMILIES.items() if spec.exact_pooling])
 def test_trajectory_jit_equals_eager(family):
+    # Families fitted on points (EM, networks) run far too slowly op by op; their fits are checked
+    # against scikit-learn, scipy and finite differences in their own test files.
     trajectory, knobs, keys = _one_trajectory(family)
     first = jax.jit(trajectory)(keys[0], knobs)
     with jax.disable_jit():

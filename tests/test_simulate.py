@@ -179,3 +179,18 @@ def test_a_grid_over_model_gives_every_family_its_own_metrics():
     assert np.isnan(ds.logdet_ratio.sel(model="kde")).all()
     assert np.isfinite(ds.precision.sel(model="kde", stat="mean")).all()
     assert np.isnan(ds.precision.sel(model="gaussian")).all()
+
+
+def test_traced_knobs_share_a_program_and_their_presence_does_not():
+    from mad.config import TRACED_KNOBS
+    from mad.loops import Knobs
+
+    assert Knobs._fields == TRACED_KNOBS == ("lam", "real_weight")
+    fresh = LoopConfig(name="fresh", n_real=20)
+    program = engine.Program.of
+    assert program(Config(loop=dataclasses.replace(fresh, lam=0.5))) == program(Config(loop=fresh))
+    weighted = [program(Config(loop=dataclasses.replace(fresh, real_weight=w))) for w in (0.2, 0.9)]
+    assert weighted[0] == weighted[1] != program(Config(loop=fresh))
+    knobs = engine.knobs_of([Config(loop=dataclasses.replace(fresh, lam=0.5, real_weight=0.2)), Config(loop=fresh)], np.float64)
+    np.testing.assert_allclose(knobs.lam, [0.5, 1.0])
+    np.testing.assert_allclose(knobs.real_weight, [0.2, 0.0])

@@ -83,7 +83,6 @@ class CategoricalConfig:
     alpha: float = 0.0
 
 
-
 def _metrics(config, fam, data):
     from mad.metrics import closed_form_metrics, discrete
 

@@ -337,7 +337,6 @@ class GaussianConfig:
     backend: str = "samples"
 
 
-
 def _build(config, data) -> Family:
     m = config.model
     return family(

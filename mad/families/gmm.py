@@ -279,7 +279,6 @@ class GmmConfig:
     warm_start: bool = False
 
 
-
 def _build(config, data) -> Family:
     m = config.model
     return family(

@@ -94,7 +94,6 @@ class KdeConfig:
     bandwidth: Optional[float] = None
 
 
-
 def _rows(config) -> int:
     from mad.loops import loop_spec
 

@@ -66,7 +66,6 @@ class LinregConfig:
     name: str = "linreg"
 
 
-
 def _metrics(config, fam, data):
     from mad.metrics import closed_form_metrics, discrete
 

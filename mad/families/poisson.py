@@ -57,7 +57,6 @@ class PoissonConfig:
     name: str = "poisson"
 
 
-
 def _metrics(config, fam, data):
     from mad.metrics import closed_form_metrics, discrete
 

@@ -23,6 +23,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from mad.config import GROUPS, Config, ConfigError, axis_name, option_name, replace_path, validate
 
+# Dimension names of results.nc other than grid axes: an axis may not take them.
+RESERVED_NAMES = ("stat", "generation")
 # Keys a grid may not vary: they set the size of the result arrays or how the run is organised.
 FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid", "logger", "resume", "shard")
 
@@ -132,6 +134,25 @@ def axes_of(config: Config) -> list[Axis]:
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ConfigError(f"grid axes must have distinct last keys; {sorted(dupes)} appears twice")
+    for axis in out:
+        if not axis.name or "/" in axis.name or axis.name in RESERVED_NAMES:
+            raise ConfigError(
+                f"grid axis {axis.path!r} cannot be stored under the name {axis.name!r}: "
+                f"axis names must be non-empty, without '/', and not one of {', '.join(RESERVED_NAMES)}"
+            )
+        coords = [repr(c) for c in axis.coords]
+        repeated = sorted({c for c in coords if coords.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"grid axis {axis.path!r} lists {', '.join(repeated)} more than once; each value may appear once")
+    setters: dict[str, str] = {}
+    for axis in out:
+        for key in [path for path, _ in axis.links] or [axis.path]:
+            if key in setters:
+                raise ConfigError(
+                    f"grid axes {setters[key]!r} and {axis.path!r} both set {key!r}: "
+                    "one axis per key (a linked axis sets all of its keys itself)"
+                )
+            setters[key] = axis.path
     return out
 
 

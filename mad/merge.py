@@ -100,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = merge(summaries)
         loops = None
         if dirs and all((d / "loops.nc").exists() for d in dirs):
-            loops = merge([xr.load_dataset(d / "loops.nc") for d in dirs], ("loop", "generation"))
+            parts = [xr.load_dataset(d / "loops.nc") for d in dirs]
+            index = "loop_index" if "loop_index" in parts[0].dims else "loop"  # a grid over loop options
+            loops = merge(parts, (index, "generation"))
     except MergeError as err:
         log.error("cannot merge: %s", err)
         return 2

@@ -139,9 +139,11 @@ def summary_dataset(
 def loops_dataset(
     axes: Sequence, values: Mapping[int, Mapping[str, np.ndarray]], *, loops: int, generations: int, attrs: Mapping[str, Any]
 ) -> xr.Dataset:
-    """Per-loop trajectories: (grid axes..., loop, generation)."""
-    dims = [a.name for a in axes] + ["loop", "generation"]
-    coords = {**_coords(axes), "loop": np.arange(loops), "generation": np.arange(generations + 1)}
+    """Per-loop trajectories: (grid axes..., loop, generation); the loop index is `loop_index`
+    when a grid axis is itself named `loop` (a grid over loop options)."""
+    index = "loop_index" if any(a.name == "loop" for a in axes) else "loop"
+    dims = [a.name for a in axes] + [index, "generation"]
+    coords = {**_coords(axes), index: np.arange(loops), "generation": np.arange(generations + 1)}
     samples = {}
     for v in values.values():
         for name, arr in v.items():

@@ -23,6 +23,7 @@ def test_exact_moments_against_a_large_sample(name):
     assert np.all(np.abs(np.cov(x.T) - data.cov) <= 5 * se + 1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gmm_ring", "moons"])
 def test_gaussian_on_non_gaussian_data_follows_the_recursion(name):
     config = Config(

@@ -152,6 +152,7 @@ def test_density_and_m_step_against_scipy_and_numpy(dim, covariance):
     np.testing.assert_allclose(np.exp(fit.log_weights), (resp * w[:, None]).sum(0), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_singular_components_stay_finite_in_float32():
     # Ten components on 1000 draws (with replacement) of the 8-D digits: a component can own fewer
     # than d + 1 distinct points, whose singular covariance rounding makes indefinite in float32.

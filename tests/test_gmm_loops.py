@@ -98,6 +98,7 @@ def test_keep_needs_a_family_that_scores_its_draws():
         mad.simulate(Config(model=ModelConfig(name="categorical"), data=DataConfig(name="zipf"), loop=LoopConfig(keep=0.5)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gmm_ring"])  # K = 1 is the Gaussian MLE fit by fit: test_gmm_family.py
 def test_one_component_follows_the_gaussian_theory(name):
     """K = 1 without a covariance floor is the Gaussian MLE: its moments follow the recursions,

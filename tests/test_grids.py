@@ -71,3 +71,34 @@ def test_two_axis_grid_from_the_command_line():
 def test_linked_axis_errors(grid, match):
     with pytest.raises(ConfigError, match=match):
         expand(Config(loop=LoopConfig(name="fresh"), grid=grid))
+
+
+@pytest.mark.parametrize(
+    "grid,match",
+    [
+        # the plain axis used to override the linked one silently (labelled n_syn=10, ran n_real=50)
+        (
+            {"real_fraction": {"values": [0.0, 0.5], "loop.n_real": [0, 50], "loop.n_syn": [100, 50]}, "loop.n_syn": [10, 100]},
+            r"grid axes 'real_fraction' and 'loop\.n_syn' both set 'loop\.n_syn'",
+        ),
+        ({"loop.lam": [0.5, 0.5]}, r"grid axis 'loop\.lam' lists 0\.5 more than once"),
+        ({"stat": {"values": [1, 2], "loop.n_syn": [10, 20]}}, r"cannot be stored under the name 'stat'"),
+        ({"a/b": {"values": [1, 2], "loop.n_syn": [10, 20]}}, r"cannot be stored under the name 'a/b'"),
+    ],
+)
+def test_grids_that_would_lie_or_crash_late_are_rejected_first(grid, match):
+    from mad.config import Config, ConfigError
+    from mad.grid import expand
+
+    with pytest.raises(ConfigError, match=match):
+        expand(Config(grid=grid))
+
+
+def test_a_grid_over_loops_keeps_per_loop_trajectories():
+    # The loop-option axis is named `loop`, so the loop index of loops.nc is `loop_index`.
+    import mad
+    from mad.config import Config
+
+    result = mad.run(Config(grid={"loop": ["replace", "accumulate"]}, loops=3, generations=2, progress=False), keep_loops=True)
+    assert result.loops.logdet_ratio.dims == ("loop", "loop_index", "generation")
+    assert result.loops.sizes["loop_index"] == 3

@@ -48,6 +48,7 @@ def test_resume_skips_finished_points_and_matches_an_uninterrupted_run(tmp_path,
     assert drop(resumed.summary.attrs) == drop(reference.summary.attrs)
 
 
+@pytest.mark.slow
 def test_checkpoints_of_another_config_are_not_reused(tmp_path, monkeypatch):
     mad.run(CONFIG, checkpoint=tmp_path)
     changed = dataclasses.replace(CONFIG, seed=7, resume=True)

@@ -214,11 +214,23 @@ def validate(config: Config) -> Config:
     ]  # fmt: skip
     if loop.name not in runs_in:
         raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(runs_in)}")
+    positive("data.spread", data.spread)
+    positive("data.rare_weight", data.rare_weight)
+    if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):
+        raise ConfigError(f"metrics.mode_share={config.metrics.mode_share!r} must lie in (0, 1]")
     choice("precision", config.precision, PRECISIONS)
     choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
+    wandb = config.logger.wandb
+    if not isinstance(wandb.project, str) or not wandb.project or "/" in wandb.project:
+        raise ConfigError(f"logger.wandb.project={wandb.project!r} must be a non-empty name without '/' (W&B refuses it after the run)")
+    for tag in wandb.tags:
+        if not isinstance(tag, str) or not 1 <= len(tag) <= 64:
+            raise ConfigError(f"logger.wandb.tags: {tag!r} must be a string of 1 to 64 characters (W&B's limit)")
     integer("generations", config.generations, 1)
     integer("loops", config.loops, 1)
     integer("seed", config.seed, 0)
+    if config.seed >= 2**32:
+        raise ConfigError(f"seed={config.seed} must be < 2^32 = {2**32} (JAX keys hold 32 bits; larger seeds would alias)")
     integer("chunk", config.chunk, 1)
     integer("shard.count", config.shard.count, 1)
     if not (isinstance(config.shard.index, int) and 0 <= config.shard.index < config.shard.count):

@@ -9,6 +9,7 @@ from p^(1 / lam), normalised (lam < 1 favours frequent symbols: quality over div
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -98,8 +99,8 @@ def _validate(config) -> None:
         positive("data.exponent", data.exponent)
     if data.name == "words" and data.vocab > 50000:
         raise ConfigError(f"data.vocab={data.vocab} must be <= 50000 for data=words (wordfreq's English list)")
-    if not (isinstance(model.alpha, (int, float)) and model.alpha >= 0):
-        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 (additive smoothing; 0 = none)")
+    if not (isinstance(model.alpha, (int, float)) and math.isfinite(model.alpha) and model.alpha >= 0):
+        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 and finite (additive smoothing; 0 = none)")
 
 
 def _theory(config, loop) -> dict:

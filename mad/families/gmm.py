@@ -16,6 +16,7 @@ warm_start=false) re-seeds it in the next generation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
@@ -308,8 +309,9 @@ def _validate(config) -> None:
     if m.components is not None:
         integer("model.components", m.components, 1)
     integer("model.em_iters", m.em_iters, 1)
-    if not m.reg >= 0:
-        raise ConfigError(f"model.reg={m.reg!r} must be >= 0")
+    for key, value in (("model.reg", m.reg), ("model.tol", m.tol)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{key}={value!r} must be a finite number >= 0")
     validate_points(config)
 
 

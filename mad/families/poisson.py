@@ -64,9 +64,16 @@ def _metrics(config, fam, data):
 
 
 def _validate(config) -> None:
-    from mad.config import positive
+    from mad.config import ConfigError, positive
 
     positive("data.rate", config.data.rate)
+    loop = config.loop
+    largest = max(loop.init_size, loop.n_syn + loop.n_real) * config.data.rate
+    if largest >= 2**31 / 2:  # the sum of a sample is one int32 Poisson draw (mean + many SDs < 2^31)
+        raise ConfigError(
+            f"data.rate={config.data.rate} x {max(loop.init_size, loop.n_syn + loop.n_real)} points is too large: "
+            "a sample's count is one int32 Poisson draw; keep data.rate x loop.n_syn below 2^30"
+        )
 
 
 def _theory(config, loop) -> dict:

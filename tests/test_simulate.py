@@ -80,7 +80,7 @@ def no_compilation(monkeypatch):
         (Config(model=ModelConfig(name="categorical", alpha=float("inf")), data=DataConfig(name="zipf")), r"model\.alpha=inf must be >= 0 and finite"),
         (Config(model=ModelConfig(name="gmm", reg=float("inf"))), r"model\.reg=inf must be a finite number >= 0"),
         (Config(metrics=dataclasses.replace(Config().metrics, mode_share=1.5)), r"metrics\.mode_share=1\.5 must lie in \(0, 1\]"),
-        (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson", rate=1e10)), r"data\.rate=10000000000\.0 x 10 points is too large"),
+        (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson", rate=1e10)), r"data\.rate=10000000000\.0 x 100 points is too large"),
         (Config(seed=2**32), r"seed=4294967296 must be < 2\^32"),
         (Config(logger=dataclasses.replace(Config().logger, wandb=dataclasses.replace(Config().logger.wandb, project="a/b"))), r"logger\.wandb\.project='a/b'"),
         (Config(logger=dataclasses.replace(Config().logger, wandb=dataclasses.replace(Config().logger.wandb, tags=("x" * 65,)))), r"1 to 64 characters"),

@@ -48,14 +48,17 @@ class LoopStats:
     def update(self, values: np.ndarray) -> None:
         x = np.asarray(values, np.float64)
         finite = np.isfinite(x)
-        x = np.where(finite, x, 0.0)
+        everywhere = bool(finite.all())  # the common case: no masking needed
+        if not everywhere:
+            x = np.where(finite, x, 0.0)
         n = np.sum(finite, axis=-2)
         peak = np.max(np.abs(x), axis=-2)
         scale = peak if self.scale is None else np.maximum(self.scale, peak)
         scale = np.where(scale > 0, scale, 1.0)
         y = x / scale[..., None, :]
         mean_y = np.sum(y, axis=-2) / np.maximum(n, 1)
-        m2_y = np.sum(np.where(finite, y - mean_y[..., None, :], 0.0) ** 2, axis=-2)
+        centred = y - mean_y[..., None, :]
+        m2_y = np.sum((centred if everywhere else np.where(finite, centred, 0.0)) ** 2, axis=-2)
         if self.count is not None:
             ratio = self.scale / scale
             old_mean, old_m2 = self.mean / scale, self.m2 * ratio**2
@@ -81,10 +84,13 @@ class LoopStats:
             std = np.where(count > 0, std, np.nan)
             sem = std / np.sqrt(count)
         head = np.concatenate(self.head, axis=-2).astype(np.float64)
-        head = np.where(np.isfinite(head), head, np.nan)
-        with warnings.catch_warnings():  # an all-NaN slice (no finite loop) is NaN, as it should be
-            warnings.simplefilter("ignore", RuntimeWarning)
-            quantiles = np.nanquantile(head, QUANTILES, axis=-2)
+        finite = np.isfinite(head)
+        if finite.all():
+            quantiles = np.quantile(head, QUANTILES, axis=-2)
+        else:
+            with warnings.catch_warnings():  # an all-NaN slice (no finite loop) is NaN, as it should be
+                warnings.simplefilter("ignore", RuntimeWarning)
+                quantiles = np.nanquantile(np.where(finite, head, np.nan), QUANTILES, axis=-2)
         return np.stack([mean, std, sem, *quantiles], axis=-2)
 
 

@@ -99,6 +99,11 @@ class LoopConfig:
         return self.n_init if self.n_init is not None else self.n_syn + self.n_real
 
     @property
+    def draw_size(self) -> int:
+        """The most points one generation of a mixing loop draws: its real start or its mix."""
+        return max(self.init_size, self.n_syn + self.n_real)
+
+    @property
     def fit_size(self) -> int:
         return self.n_fit if self.n_fit is not None else self.init_size
 
@@ -196,7 +201,7 @@ def validate(config: Config) -> Config:
     Generic keys are checked here; the chosen family and loop check their own (their specs'
     `validate`), and the registries say which data and loops a family accepts.
     """
-    from mad.families import family_spec
+    from mad.families import FAMILIES, family_spec
     from mad.loops import LOOPS, loop_spec
 
     data, model, loop = config.data, config.model, config.loop
@@ -251,7 +256,7 @@ def validate(config: Config) -> Config:
     if not (isinstance(loop.keep, (int, float)) and 0.0 < loop.keep <= 1.0):
         raise ConfigError(f"loop.keep={loop.keep!r} must lie in (0, 1] (1 = keep every draw)")
     if loop.keep < 1.0 and not family.curation:
-        curating = " or ".join(f"model={name}" for name, spec in _families().items() if spec.curation)
+        curating = " or ".join(f"model={name}" for name, spec in FAMILIES.items() if spec.curation)
         raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs {curating}; use loop.lam for the others")
     if not family.sampling_bias and loop.lam != 1.0:
         raise ConfigError(f"loop.lam={loop.lam} has no meaning for model={model.name} (it has no sampling bias); leave it 1")
@@ -280,12 +285,6 @@ def validate(config: Config) -> Config:
         if size < need:
             raise ConfigError(f"{key}={size} is too small: {why}")
     return config
-
-
-def _families():
-    from mad.families import FAMILIES
-
-    return FAMILIES
 
 
 def positive(key: str, value: Any) -> None:

@@ -131,5 +131,5 @@ SPEC = FamilySpec(
     cache_bound=True,
     validate=_validate,
     theory=_theory,
-    lane_floats=lambda config: 4 * config.data.vocab + 2 * max(config.loop.n_syn + config.loop.n_real, config.loop.init_size),
+    lane_floats=lambda config: 4 * config.data.vocab + 2 * config.loop.draw_size,
 )

@@ -27,7 +27,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family, FamilySpec
-from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, resample_rows, validate_points
+from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, resample_rows, sample_docs, validate_points
 
 
 class Conditioner(nn.Module):
@@ -203,12 +203,6 @@ def _lane_floats(config) -> int:
     return point_lane_floats(config) + 8 * m.layers * (m.hidden * (m.hidden + 2 * dim + 4) + m.batch_size * (m.hidden + dim))
 
 
-def _docs():
-    from mad.metrics import SAMPLE_DOCS
-
-    return SAMPLE_DOCS
-
-
 SPEC = FamilySpec(
     name="flow",
     doc="RealNVP normalizing flow (flax), trained each generation with optax, scored from samples",
@@ -216,7 +210,7 @@ SPEC = FamilySpec(
     data=POINT_DATA,
     build=lambda config, data: build(config, data)[0],
     metrics=_metrics,
-    metric_docs=_docs,
+    metric_docs=sample_docs,
     exact_pooling=False,
     curation=True,
     min_fit=lambda config: (config.data.dim + 1, f"a fit needs more than data.dim={config.data.dim} points to standardise"),

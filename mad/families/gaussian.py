@@ -385,7 +385,7 @@ def _lane_floats(config) -> int:
     if config.model.backend != "samples":
         return 0
     loop = config.loop
-    return 3 * max(loop.n_syn + loop.n_real, loop.init_size) * config.data.dim  # draws, scaled, centred
+    return 3 * loop.draw_size * config.data.dim  # draws, scaled, centred
 
 
 def _docs():

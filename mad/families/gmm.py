@@ -28,7 +28,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family, FamilySpec
-from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, validate_points
+from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, sample_docs, validate_points
 
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
@@ -340,14 +340,12 @@ def _theory(config, loop) -> dict:
 
 def _lane_floats(config) -> int:
     loop = config.loop
-    return point_lane_floats(config) + 3 * max(loop.n_syn + loop.n_real, loop.init_size) * components_of(config)
+    return point_lane_floats(config) + 3 * loop.draw_size * components_of(config)
 
 
 def _docs():
-    from mad.metrics import SAMPLE_DOCS
-
     return {
-        **SAMPLE_DOCS,
+        **sample_docs(),
         "em_iterations": "EM iterations of the fit that changed its parameters (diagnostic)",
         "em_converged": "the fit's EM converged within model.em_iters (diagnostic; mean: share of loops)",
     }

@@ -20,7 +20,7 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family, FamilySpec
-from mad.families.points import POINT_DATA, Points, pad, point_family, point_lane_floats, resample_rows, validate_points
+from mad.families.points import POINT_DATA, Points, pad, point_family, point_lane_floats, resample_rows, sample_docs, validate_points
 
 
 class KdeParams(NamedTuple):
@@ -134,12 +134,6 @@ def _lane_floats(config) -> int:
     return point_lane_floats(config) + rows * (config.data.dim + 1) + 2 * config.data.n_test * rows
 
 
-def _docs():
-    from mad.metrics import SAMPLE_DOCS
-
-    return SAMPLE_DOCS
-
-
 SPEC = FamilySpec(
     name="kde",
     doc="Gaussian kernel density estimate (fixed bandwidth or Scott's rule), scored from samples",
@@ -147,7 +141,7 @@ SPEC = FamilySpec(
     data=POINT_DATA,
     build=lambda config, data: family(data=data, rows=_rows(config), bandwidth=config.model.bandwidth),
     metrics=_metrics,
-    metric_docs=_docs,
+    metric_docs=sample_docs,
     exact_pooling=False,
     curation=True,
     min_fit=lambda config: (2, "a fit needs at least 2 points (Scott's rule needs a variance)"),

@@ -106,9 +106,15 @@ def validate_points(config) -> None:
     integer("metrics.k", metrics.k, 1)
 
 
+def sample_docs():
+    """Descriptions of the sample-based metrics every point family reports."""
+    from mad.metrics import SAMPLE_DOCS
+
+    return SAMPLE_DOCS
+
+
 def point_lane_floats(config) -> int:
     """Working floats of one loop of a point family: draws and copies, and the sample metrics'
     pairwise distances."""
-    loop, m = config.loop, config.metrics.samples
-    fit_points = max(loop.n_syn + loop.n_real, loop.init_size)
-    return 3 * fit_points * config.data.dim + 3 * m * (m + config.data.n_test)
+    m = config.metrics.samples
+    return 3 * config.loop.draw_size * config.data.dim + 3 * m * (m + config.data.n_test)

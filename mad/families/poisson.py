@@ -68,10 +68,10 @@ def _validate(config) -> None:
 
     positive("data.rate", config.data.rate)
     loop = config.loop
-    largest = max(loop.init_size, loop.n_syn + loop.n_real) * config.data.rate
+    largest = loop.draw_size * config.data.rate
     if largest >= 2**31 / 2:  # the sum of a sample is one int32 Poisson draw (mean + many SDs < 2^31)
         raise ConfigError(
-            f"data.rate={config.data.rate} x {max(loop.init_size, loop.n_syn + loop.n_real)} points is too large: "
+            f"data.rate={config.data.rate} x {loop.draw_size} points is too large: "
             "a sample's count is one int32 Poisson draw; keep data.rate x loop.n_syn below 2^30"
         )
 

@@ -86,7 +86,7 @@ def _spec(name: str, doc: str, real: str, **kwargs) -> LoopSpec:
         build=functools.partial(mixing_loop, real=real),
         real=real,
         fit_sizes=_fit_sizes,
-        largest_fit=lambda loop, generations: max(loop.init_size, loop.n_syn + loop.n_real),
+        largest_fit=lambda loop, generations: loop.draw_size,
         point_rows=lambda loop, generations, exact_pooling: 0,
         moments=functools.partial(theory.mixing_moments, real=real),
         fixed_point=functools.partial(theory.mixing_fixed_point, real=real),

@@ -1,4 +1,4 @@
-"""Categorical and Poisson refits against their exact survival laws (THEORY section 4)."""
+"""Categorical and Poisson refits against their exact survival laws (docs/theory.md section 5)."""
 
 import dataclasses
 

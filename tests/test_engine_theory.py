@@ -112,7 +112,7 @@ def test_logdet_is_the_predicted_random_walk(covariance, estimator, backend, dim
 @pytest.mark.slow
 @pytest.mark.parametrize("lam,a,b", [(1.0, 1.0471, 0.05765), (0.8, 0.5698, 0.0314)])
 def test_fresh_data_fixed_point(lam, a, b):
-    """THEORY.md section 2: 1-D, unbiased, n_r = 10, n_s = 40, sigma_0 = 1."""
+    """docs/theory.md section 1 (fixed point): 1-D, unbiased, n_r = 10, n_s = 40, sigma_0 = 1."""
     config = Config(
         data=DataConfig(dim=1),
         model=ModelConfig(estimator="unbiased", backend="suffstats"),

@@ -1,4 +1,4 @@
-"""mad.theory against the numbers in shared/THEORY.md and against scipy as an oracle."""
+"""mad.theory against the check values of docs/theory.md and against scipy as an oracle."""
 
 import math
 
@@ -11,7 +11,7 @@ from mad.theory import gaussian as th
 
 
 def test_logdet_walk_matches_theory_md_check_value():
-    # THEORY.md: d = 3, n = 10, MLE, 20 steps: mean -21.60, variance 17.26.
+    # docs/theory.md: d = 3, n = 10, MLE, 20 steps: mean -21.60, variance 17.26.
     mean, var = th.logdet_increment(10, 1.0, dim=3, covariance="full", estimator="mle")
     assert 20 * mean == pytest.approx(-21.60, abs=0.005)
     assert 20 * var == pytest.approx(17.26, abs=0.005)

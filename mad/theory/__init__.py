@@ -1,4 +1,4 @@
-"""Closed-form predictions next to every simulated curve (derivations in each module).
+"""Closed-form predictions next to every simulated curve (docs/theory.md derives each one).
 
 `predict(config)` returns, per metric that has a closed form for this config, its expectation
 for generations 0..G; family modules hold the derivations.

@@ -1,6 +1,6 @@
 """Discrete distributions refitted from their own samples: exact survival laws.
 
-Poisson (Suresh et al. 2024, THEORY section 4). Lambda_{t+1} = S / n with S ~ Poisson(n Lambda_t).
+Poisson (Suresh et al. 2024; docs/theory.md section 5). Lambda_{t+1} = S / n with S ~ Poisson(n Lambda_t).
 If Pr(alive after k more fits | Lambda = l) = 1 - exp(-n l a_k), one more fit gives
 E[1 - exp(-S a_k)] = 1 - exp(-n l g(a_k)) with g(x) = 1 - exp(-x): so a_k = g^(k)(inf), a_1 = 1,
 and Pr(Lambda_t != 0) = 1 - exp(-n lambda_0 a_t). A first fit on n_init != n points is one more

@@ -1,4 +1,4 @@
-"""Closed forms and exact moment recursions for Gaussian self-consuming loops (shared/THEORY.md).
+"""Closed forms and exact moment recursions for Gaussian self-consuming loops (docs/theory.md, sections 1-2).
 
 Convention (as in the simulations): generation 0 is the real distribution N(mu_0, Sigma_0),
 generation 1 the fit on n_init real points, generation t >= 2 the fit after t - 1 loop steps.

@@ -9,7 +9,7 @@ distribution, and their MLE variance is (n-1)/n of it:
     Scott's rule: h_t^2 = c S_t / d with c = n^(-2/(d+4)), so V_t = (1 + c) S_t and
                   E S_{t+1} = ((n-1)/n) (1 + lam c) S_t: geometric.
 Generation 1 fits n_init real points: E S_1 = ((n_init - 1)/n_init) tr Sigma_0. In 1-D with a
-fixed h and lam = 1 this is THEORY's E sigma^2_{t+1} = ((n-1)/n) sigma^2_t + h^2.
+fixed h and lam = 1 this is E sigma^2_{t+1} = ((n-1)/n) sigma^2_t + h^2.
 """
 
 from __future__ import annotations

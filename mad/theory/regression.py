@@ -1,4 +1,4 @@
-"""Least squares relabelled by its predecessor (Gerstgrasser et al. 2024; THEORY section 3).
+"""Least squares relabelled by its predecessor (Gerstgrasser et al. 2024; docs/theory.md section 4).
 
 With a fixed design X, w_t = w_{t-1} + A eps_t (replace) or w_t = w_{t-1} + A eps_t / t
 (accumulate: the fit on every copy so far averages the per-generation solutions), where
@@ -6,7 +6,7 @@ A = (X^T X)^{-1} X^T and eps_t has variance sigma^2 (the real labels) or lam sig
 So the excess risk on isotropic inputs, E||w_t - w*||^2, is sigma^2 tr (X^T X)^{-1} times
     replace:    1 + lam (t - 1)
     accumulate: 1 + lam sum_{i=2..t} 1 / i^2   (bounded by pi^2 / 6 at lam = 1).
-Averaged over Gaussian designs, E tr (X^T X)^{-1} = d / (T - d - 1): THEORY's formulas.
+Averaged over Gaussian designs, E tr (X^T X)^{-1} = d / (T - d - 1).
 """
 
 from __future__ import annotations

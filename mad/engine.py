@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
@@ -22,7 +24,7 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import TRACED_KNOBS, Config, DataConfig, LoopConfig, MetricsConfig
+from mad.config import TRACED_KNOBS, Config, ConfigError, DataConfig, LoopConfig, MetricsConfig
 from mad.data import make_data
 from mad.families import family_spec, make_family
 from mad.loops import Knobs, loop_spec, make_loop
@@ -36,6 +38,10 @@ CPU_LANE_BLOCK = 64
 MULTI_CPU_LANE_BLOCK = 1024
 # Sample-based metrics of generation t use fold_in(loop_key, METRIC_KEYS + t).
 METRIC_KEYS = 1 << 30
+
+
+class MemoryRefused(ConfigError):
+    """A configuration that would not fit in memory, refused before compiling."""
 
 
 class _Traced:
@@ -188,21 +194,84 @@ def lane_block(program: Program, devices: int = 1) -> int | None:
     return CPU_LANE_BLOCK
 
 
-def lane_bytes(program: Program) -> int:
-    """Rough device memory of one loop's working data in one generation: parameters and metric
-    outputs, the family's own working set (its spec's `lane_floats`) and the loop's point buffer."""
+def lane_terms(program: Program) -> dict[str, int]:
+    """Rough device memory of one loop's working data in one generation, in bytes, by the
+    settings that drive it: parameters, metric outputs, the family's own working set (its spec's
+    `lane_floats`) and the loop's point buffer."""
     config = program.config()
-    loop, dim = program.loop, program.data.dim
+    loop, dim, size = program.loop, program.data.dim, program.dtype.itemsize
     family = family_spec(program.model.name)
-    floats = 4 * dim * dim + 16 * (program.generations + 1) + family.lane_floats(config)
-    floats += loop_spec(loop.name).point_rows(loop, program.generations, family.exact_pooling) * dim
-    return floats * program.dtype.itemsize
+    rows = loop_spec(loop.name).point_rows(loop, program.generations, family.exact_pooling)
+    terms = {
+        "data.dim (d x d parameters)": 4 * dim * dim,
+        "generations (each metric's trajectory)": 16 * (program.generations + 1),
+        "loop.n_syn and loop.n_real (the loop's point pool)": rows * dim,
+    }
+    for key, floats in family.lane_floats(config).items():
+        terms[key] = terms.get(key, 0) + floats
+    return {key: floats * size for key, floats in terms.items()}
+
+
+def lane_bytes(program: Program) -> int:
+    return sum(lane_terms(program).values())
+
+
+def memory_limit() -> tuple[int, str]:
+    """(bytes, what) the default device can hold: its allocator's limit on an accelerator, the
+    machine's physical memory on a CPU."""
+    device = jax.devices()[0]
+    stats = device.memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"]), f"{device.device_kind} memory"
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.3g} GB"
+
+
+def check_memory(program: Program, points: int, loops: int, kept_values: int = 0) -> None:
+    """Refuse, before compiling, a program whose smallest call (one loop per grid point) or whose
+    kept per-loop trajectories (`kept_values` numbers on the host) cannot fit in half the memory
+    there is; the message names the estimate and the setting to lower."""
+    limit, where = memory_limit()
+    terms = lane_terms(program)
+    need = points * sum(terms.values())
+    if need > limit // 2:
+        key, largest = max(terms.items(), key=lambda kv: kv[1])
+        raise MemoryRefused(
+            f"one loop at each of {points} grid point(s) needs about {_gb(need)}, more than half of {where} ({_gb(limit)}); "
+            f"most of it ({_gb(points * largest)}) is {key}: lower it"
+        )
+    host = kept_values * 8
+    host_limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if host > host_limit // 2:
+        raise MemoryRefused(
+            f"save.per_loop=true keeps {loops} loops' trajectories, about {_gb(host)} in memory and in loops.nc, more than half of "
+            f"this machine's memory ({_gb(host_limit)}): lower loops or generations, or set save.per_loop=false"
+        )
 
 
 def loops_per_call(program: Program, points: int, chunk: int) -> int:
     """Loops per compiled call and grid point: `chunk` lanes in all, fewer if lanes are large."""
     per_call = max(1, chunk // points)
     return min(per_call, max(1, LANE_BYTES_BUDGET // (points * lane_bytes(program))))
+
+
+def wait(values) -> None:
+    """Block until a call's outputs are computed, in a way a signal can interrupt: the main thread
+    waits on an event (interruptible) while another thread waits on the device (not interruptible),
+    so SIGTERM or Ctrl-C act at once, not when a chunk of perhaps a minute ends."""
+    done = threading.Event()
+
+    def block():
+        try:
+            jax.block_until_ready(values)
+        finally:
+            done.set()
+
+    threading.Thread(target=block, daemon=True, name="mad-wait").start()
+    done.wait()
 
 
 class Chunk(NamedTuple):
@@ -235,5 +304,6 @@ def run_program(
         current = pending
         pending = launch(following) if following is not None else None
         start, values = current
+        wait(values)
         valid = min(per_call, loops - start)
         yield Chunk(start, {name: np.asarray(v)[:, :valid] for name, v in values.items()})

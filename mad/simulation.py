@@ -20,7 +20,7 @@ import xarray as xr
 from mad import grid as grids
 from mad import results, theory
 from mad.config import Config, ConfigError
-from mad.engine import Program, enable_precision, knobs_of, run_program
+from mad.engine import Program, check_memory, enable_precision, knobs_of, run_program
 from mad.metrics import metric_docs
 from mad.progress import sweep_progress
 
@@ -58,6 +58,10 @@ def run(
     programs: dict[Program, list[grids.GridPoint]] = {}
     for point in points:
         programs.setdefault(Program.of(point.config), []).append(point)
+    for program, members in programs.items():
+        # Every metric and diagnostic of a loop is one (generations + 1) trajectory.
+        per_loop = (len(_docs(members[:1])) + 1) * (config.generations + 1)
+        check_memory(program, len(members), config.loops, per_loop * config.loops * len(members) if keep_loops else 0)
 
     stats, loop_values = {}, {}
     stamps = {p.index: results.fingerprint(p.config, p.index, keep_loops) for p in points}

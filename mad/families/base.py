@@ -124,8 +124,9 @@ class FamilySpec:
     """validate(config): raise mad.config.ConfigError naming the key, before any compilation."""
     theory: Callable[[Any, Any], dict] = _no_theory
     """theory(config, loop_spec) -> {metric: expectation per generation}; {} where none is known."""
-    lane_floats: Callable[[Any], int] = lambda config: 0
-    """Floats of one loop's working data in one generation, beyond parameters and outputs."""
+    lane_floats: Callable[[Any], Mapping[str, int]] = lambda config: {}
+    """{what, with the keys that size it: floats} of one loop's working data in one generation,
+    beyond parameters and outputs (the memory check names the largest)."""
 
     def make_config(self, name: str, **keys: Any) -> Any:
         """config(name=name, **keys); an unknown key is reported by name with the family's keys."""

@@ -198,9 +198,10 @@ def _validate(config) -> None:
     validate_points(config)
 
 
-def _lane_floats(config) -> int:
+def _lane_floats(config) -> dict[str, int]:
     m, dim = config.model, config.data.dim
-    return point_lane_floats(config) + 8 * m.layers * (m.hidden * (m.hidden + 2 * dim + 4) + m.batch_size * (m.hidden + dim))
+    network = 8 * m.layers * (m.hidden * (m.hidden + 2 * dim + 4) + m.batch_size * (m.hidden + dim))
+    return {**point_lane_floats(config), "model.hidden, model.layers, model.batch_size (the network and its optimiser)": network}
 
 
 SPEC = FamilySpec(

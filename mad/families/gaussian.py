@@ -381,11 +381,10 @@ def _theory(config, loop) -> dict:
     return theory.predict(config)
 
 
-def _lane_floats(config) -> int:
+def _lane_floats(config) -> dict[str, int]:
     if config.model.backend != "samples":
-        return 0
-    loop = config.loop
-    return 3 * loop.draw_size * config.data.dim  # draws, scaled, centred
+        return {}
+    return {"loop.n_syn (draws, scaled and centred)": 3 * config.loop.draw_size * config.data.dim}
 
 
 def _docs():

@@ -338,9 +338,10 @@ def _theory(config, loop) -> dict:
     return {k: first[k] for k in ("trace_ratio", "mean_sq_drift") if k in first}
 
 
-def _lane_floats(config) -> int:
-    loop = config.loop
-    return point_lane_floats(config) + 3 * loop.draw_size * components_of(config)
+def _lane_floats(config) -> dict[str, int]:
+    terms = dict(point_lane_floats(config))
+    terms["loop.n_syn (draws)"] += 3 * config.loop.draw_size * components_of(config)  # responsibilities
+    return terms
 
 
 def _docs():

@@ -129,9 +129,9 @@ def _theory(config, loop) -> dict:
     return {"trace_ratio": ratio}
 
 
-def _lane_floats(config) -> int:
+def _lane_floats(config) -> dict[str, int]:
     rows = _rows(config)  # the stored sample, and nll_test's distances to it
-    return point_lane_floats(config) + rows * (config.data.dim + 1) + 2 * config.data.n_test * rows
+    return {**point_lane_floats(config), "loop.n_syn, loop.n_real and data.n_test (the stored sample, its distances to the test set)": rows * (config.data.dim + 1 + 2 * config.data.n_test)}
 
 
 SPEC = FamilySpec(

@@ -113,8 +113,11 @@ def sample_docs():
     return SAMPLE_DOCS
 
 
-def point_lane_floats(config) -> int:
+def point_lane_floats(config) -> dict[str, int]:
     """Working floats of one loop of a point family: draws and copies, and the sample metrics'
     pairwise distances."""
     m = config.metrics.samples
-    return 3 * config.loop.draw_size * config.data.dim + 3 * m * (m + config.data.n_test)
+    return {
+        "loop.n_syn (draws)": 3 * config.loop.draw_size * config.data.dim,
+        "metrics.samples and data.n_test (pairwise distances)": 3 * m * (m + config.data.n_test),
+    }

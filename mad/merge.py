@@ -41,7 +41,10 @@ def _grid_dims(ds: xr.Dataset, trailing: tuple[str, ...]) -> list[str]:
 def merge(slices: Sequence[xr.Dataset], trailing: tuple[str, ...] = ("stat", "generation")) -> xr.Dataset:
     """One Dataset from slices that each computed some grid points (attribute `grid_points`)."""
     if not slices:
-        raise MergeError("nothing to merge")
+        raise MergeError("nothing to merge (no results.nc in the given folders or one level below)")
+    for ds in slices:
+        if "grid_points" not in ds.attrs or "config" not in ds.attrs:
+            raise MergeError("a slice has no 'grid_points' or 'config' attribute: it was not written by mad.sweep")
     reference = _config_without_shard(slices[0])
     for ds in slices[1:]:
         if _config_without_shard(ds) != reference:
@@ -87,7 +90,7 @@ def run_dirs(paths: Sequence[Path]) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     from mad.report.figures import write_figures
     from mad.report.html import write_report
-    from mad.results import write_netcdf
+    from mad.results import ResultsError, read_netcdf, write_netcdf
 
     parser = argparse.ArgumentParser(prog="python -m mad.merge", description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the joined results (created)")
@@ -96,14 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     dirs = run_dirs(args.runs)
     try:
-        summaries = [xr.load_dataset(d / "results.nc") for d in dirs]
+        summaries = [read_netcdf(d / "results.nc") for d in dirs]
         summary = merge(summaries)
         loops = None
         if dirs and all((d / "loops.nc").exists() for d in dirs):
-            parts = [xr.load_dataset(d / "loops.nc") for d in dirs]
+            parts = [read_netcdf(d / "loops.nc") for d in dirs]
             index = "loop_index" if "loop_index" in parts[0].dims else "loop"  # a grid over loop options
             loops = merge(parts, (index, "generation"))
-    except MergeError as err:
+    except (MergeError, ResultsError) as err:
         log.error("cannot merge: %s", err)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ loops (loops.nc): one variable per metric with dims (grid axes..., loop, generat
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -20,6 +22,8 @@ import xarray as xr
 from omegaconf import OmegaConf
 
 from mad.files import atomic_path
+
+log = logging.getLogger("mad.results")
 
 STATS = ("mean", "std", "sem", "q05", "q25", "q50", "q75", "q95")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -170,9 +174,21 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+class ResultsError(ValueError):
+    """A results file that is missing, unreadable or not written by mad."""
+
+
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
+    """The Dataset in a results.nc or loops.nc; a ResultsError naming the file if it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except Exception as err:  # h5py and xarray raise many kinds for a damaged file
+        raise ResultsError(f"{path} is not a readable netCDF file ({type(err).__name__}: {err})") from err
+    return ds
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -203,11 +219,16 @@ def load_point(folder: Path, index: int, stamp: str, need_loops: bool):
     path = folder / f"point-{index:06d}.npz"
     if not path.is_file():
         return None
-    with np.load(path) as data:
-        if str(data["fingerprint"]) != stamp:
-            return None
-        stats = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("stats/")}
-        loops = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("loops/")}
+    try:
+        with np.load(path) as data:
+            if str(data["fingerprint"]) != stamp:
+                return None
+            stats = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("stats/")}
+            loops = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith("loops/")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        # A damaged file (truncated by hand, a disk error): the point is computed again.
+        log.warning("ignoring unreadable checkpoint %s (%s: %s); computing the grid point again", path, type(err).__name__, err)
+        return None
     if need_loops and not loops:
         return None
     return stats, (loops or None)

@@ -7,16 +7,18 @@ import sys
 from pathlib import Path
 
 from mad.report import build
+from mad.results import ResultsError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mad.report", description=__doc__.split(":", 1)[1].strip())
     parser.add_argument("run_dir", type=Path, help="a run directory holding results.nc")
     args = parser.parse_args(argv)
-    if not (args.run_dir / "results.nc").is_file():
-        print(f"error: {args.run_dir / 'results.nc'} does not exist", file=sys.stderr)
+    try:
+        path = build(args.run_dir)
+    except ResultsError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    path = build(args.run_dir)
     print(f"report: {path}")
     return 0
 

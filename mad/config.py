@@ -249,7 +249,7 @@ def validate(config: Config) -> Config:
     if not (0.0 < config.collapse_threshold < 1.0):
         raise ConfigError(
             f"collapse_threshold={config.collapse_threshold!r} must lie in (0, 1): the "
-            "geometric-mean variance ratio below which a loop counts as collapsed"
+            "relative size (each family's `collapsed` metric says of what) below which a loop counts as collapsed"
         )
     if not (isinstance(loop.lam, (int, float)) and 0.0 < loop.lam <= 1.0):
         raise ConfigError(f"loop.lam={loop.lam!r} must lie in (0, 1] (1 = unbiased sampling)")

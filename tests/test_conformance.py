@@ -47,7 +47,11 @@ LOOPS_PER_RUN = 128
 
 
 def tiny(family: str, loop: str = "replace", **extra) -> Config:
-    config = Config(model=ModelConfig(family), loop=dataclasses.replace(load_option("loop", loop), n_syn=40), generations=3, loops=LOOPS_PER_RUN, precision="float64", progress=False)
+    # A collapse threshold of 0.9 lets every family's collapse criterion trigger in a few generations.
+    config = Config(
+        model=ModelConfig(family), loop=dataclasses.replace(load_option("loop", loop), n_syn=40), generations=3, loops=LOOPS_PER_RUN,
+        precision="float64", collapse_threshold=0.9, progress=False,
+    )  # fmt: skip
     for path, value in {**FAMILY_ROWS[family], **LOOP_ROWS[loop], **extra}.items():
         config = replace_path(config, path, value)
     return config
@@ -88,6 +92,7 @@ def test_family_config_defaults_are_written_once(family):
 def _check_run(config: Config) -> None:
     ds = mad.simulate(config)
     assert not np.any(ds.nonfinite.sel(stat="mean").values), "a loop went non-finite"
+    assert "collapsed" in ds, "every family reports its collapse criterion"
     metrics = [name for name, var in ds.data_vars.items() if "stat" in var.dims]
     for name in metrics:
         assert np.all(np.isfinite(ds[name].sel(stat="mean").values[..., 1:])) or name == "nll_test", name
@@ -98,6 +103,31 @@ def _check_run(config: Config) -> None:
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_family_runs_finite_and_on_its_theory(family):
     _check_run(tiny(family))
+
+
+# Each family's documented collapse criterion, restated on its per-loop metrics (threshold t).
+COLLAPSE = {
+    "gaussian": lambda ds, t, config: ds.logdet_ratio / config.data.dim < np.log(t),
+    "gmm": lambda ds, t, config: ds.trace_ratio < t,
+    "kde": lambda ds, t, config: ds.trace_ratio < t,
+    "flow": lambda ds, t, config: ds.trace_ratio < t,
+    "categorical": lambda ds, t, config: ds.support_size <= 1,
+    "poisson": lambda ds, t, config: ds.rate_ratio <= 0,
+    "linreg": lambda ds, t, config: ds.test_error * t > float(np.sum(mad.data.make_data(config).weights ** 2)),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_family_reports_collapse_by_its_own_criterion(family):
+    # Extreme knobs push some loops past the criterion within a few generations.
+    extreme = {"categorical": {"data.vocab": 3, "loop.n_syn": 2, "loop.n_init": 2}, "poisson": {"data.rate": 0.3, "loop.n_syn": 2, "loop.n_init": 2}}
+    config = tiny(family, **extreme.get(family, {}))  # the programs of the runs above, but two
+    ds = mad.run(config, keep_loops=True).loops
+    want = COLLAPSE[family](ds, config.collapse_threshold, config).values
+    np.testing.assert_array_equal(ds.collapsed.values[:, 1:] == 1, want[:, 1:])
+    assert not ds.collapsed.values[:, 0].any()  # the real distribution has not collapsed
+    if family in ("gaussian", "categorical", "poisson"):
+        assert want[:, -1].any() and not want[:, -1].all(), "the knobs should collapse some loops, not all"
 
 
 @pytest.mark.parametrize("loop", list(LOOPS))
@@ -128,9 +158,10 @@ def test_trajectory_compiles_once(family):
         traces.append(None)
         return trajectory(key, knobs)
 
+    # A call looks up the same trace cache as `trace`, which stops short of compiling.
     jitted = jax.jit(counted)
-    jitted(keys[0], knobs)
-    jitted(keys[1], jax.tree.map(lambda v: v * 0.5, knobs))  # new values, same shapes: no retrace
+    jitted.trace(keys[0], knobs)
+    jitted.trace(keys[1], jax.tree.map(lambda v: v * 0.5, knobs))  # new values, same shapes: no retrace
     assert len(traces) == 1
 
 

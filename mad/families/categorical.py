@@ -114,9 +114,9 @@ def _theory(config, loop) -> dict:
 
 
 def _docs():
-    from mad.metrics.discrete import DOCS
+    from mad.metrics.discrete import COLLAPSED_DOCS, DOCS
 
-    return {k: DOCS[k] for k in ("support_size", "tail_mass_lost", "entropy", "kl_fwd", "tv")}
+    return {**{k: DOCS[k] for k in ("support_size", "tail_mass_lost", "entropy", "kl_fwd", "tv")}, "collapsed": COLLAPSED_DOCS["categorical"]}
 
 
 SPEC = FamilySpec(
@@ -131,5 +131,5 @@ SPEC = FamilySpec(
     cache_bound=True,
     validate=_validate,
     theory=_theory,
-    lane_floats=lambda config: 4 * config.data.vocab + 2 * config.loop.draw_size,
+    lane_floats=lambda config: {"data.vocab (probabilities and counts)": 4 * config.data.vocab, "loop.n_syn (draws)": 2 * config.loop.draw_size},
 )

@@ -69,7 +69,7 @@ class LinregConfig:
 def _metrics(config, fam, data):
     from mad.metrics import closed_form_metrics, discrete
 
-    return closed_form_metrics(fam, lambda ref, p: discrete.linreg(ref.weights, p.weights))
+    return closed_form_metrics(fam, lambda ref, p: discrete.linreg(ref.weights, p.weights, config.collapse_threshold))
 
 
 def _validate(config) -> None:

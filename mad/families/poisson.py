@@ -84,13 +84,14 @@ def _theory(config, loop) -> dict:
     if not loop.fully_synthetic:
         return {}
     g, n = config.generations, config.loop.n_syn
-    return {"alive": discrete.poisson_survival(g, rate=config.data.rate, n=n, n_init=config.loop.init_size), "rate_ratio": np.ones(g + 1)}
+    alive = discrete.poisson_survival(g, rate=config.data.rate, n=n, n_init=config.loop.init_size)
+    return {"alive": alive, "collapsed": 1.0 - alive, "rate_ratio": np.ones(g + 1)}
 
 
 def _docs():
-    from mad.metrics.discrete import DOCS
+    from mad.metrics.discrete import COLLAPSED_DOCS, DOCS
 
-    return {k: DOCS[k] for k in ("rate_ratio", "alive")}
+    return {**{k: DOCS[k] for k in ("rate_ratio", "alive")}, "collapsed": COLLAPSED_DOCS["poisson"]}
 
 
 SPEC = FamilySpec(

@@ -34,6 +34,7 @@ SAMPLE_DOCS = {
     "weight_entropy": "entropy of the mixture weights",
     "trace_ratio": "total variance ratio of the mixture to the data, tr Sigma_t / tr Sigma_0",
     "mean_sq_drift": "squared distance of the mixture's mean from the data's mean",
+    "collapsed": "trace_ratio below collapse_threshold: the model's total variance has shrunk to a point",
 }
 
 
@@ -70,9 +71,11 @@ def point_metrics(
     real_side = samples.RealSide(data.test, config.metrics.k, data.modes, 3.0 * config.data.scale)
     data_mean = jnp.asarray(data.mean, dtype)
     data_trace = float(np.trace(data.cov))
+    threshold = config.collapse_threshold
 
     def spread(mean, cov):  # the model's overall moments against the data's exact ones
-        return {"trace_ratio": jnp.trace(cov) / data_trace, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2)}
+        ratio = jnp.trace(cov) / data_trace
+        return {"trace_ratio": ratio, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2), "collapsed": ratio < threshold}
 
     def model(key, params):
         y = draw(key, params, m)

@@ -21,6 +21,13 @@ DOCS = {
     "alive": "1 while the fitted rate is above zero (its mean: the survival probability)",
     "test_error": "excess risk ||w_t - w*||^2 on isotropic test inputs",
 }
+# Each family's collapse criterion: the state a loop cannot come back from, or from which it
+# would take more than 1 / collapse_threshold to recover.
+COLLAPSED_DOCS = {
+    "categorical": "one symbol left: the chain is absorbed and can never draw another",
+    "poisson": "the rate is absorbed at zero (1 - alive)",
+    "linreg": "the excess risk exceeds ||w*||^2 / collapse_threshold: the fit is noise",
+}
 
 
 def _xlogy_ratio(p, q):
@@ -40,12 +47,14 @@ def categorical(real_probs, probs) -> dict:
         "entropy": -jnp.sum(jnp.where(alive, probs * log_p, 0.0)),
         "kl_fwd": _xlogy_ratio(real_probs, probs),
         "tv": 0.5 * jnp.sum(jnp.abs(real_probs - probs)),
+        "collapsed": jnp.sum(alive) <= 1,
     }
 
 
 def poisson(real_rate, rate) -> dict:
-    return {"rate_ratio": rate / real_rate, "alive": (rate > 0).astype(rate.dtype)}
+    return {"rate_ratio": rate / real_rate, "alive": (rate > 0).astype(rate.dtype), "collapsed": rate <= 0}
 
 
-def linreg(real_weights, weights) -> dict:
-    return {"test_error": jnp.sum((weights - real_weights) ** 2)}
+def linreg(real_weights, weights, collapse_threshold: float) -> dict:
+    error = jnp.sum((weights - real_weights) ** 2)
+    return {"test_error": error, "collapsed": error * collapse_threshold > jnp.sum(real_weights**2)}

@@ -10,7 +10,9 @@ so an interrupted sweep rerun with the same run dir and `resume=true` continues.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -22,17 +24,20 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from mad.config import Config, ConfigError, from_hydra, register_configs
+from mad.files import FolderBusy, run_lock
 from mad.grid import load_option
 from mad.report.figures import write_figures
 from mad.report.html import write_report
 from mad.results import write_netcdf
 from mad.simulation import run
-from mad.tracking import log_sweep, point_configs_of
+from mad.tracking import check_credentials, log_sweep, point_configs_of
 
 log = logging.getLogger("mad.sweep")
 register_configs()
 
 CHECKPOINTS = ".partial"  # finished grid points of this run dir, for resume=true
+# Errors of a disk that cannot take the output: reported in one line, not as a traceback.
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
 def compose_option(group: str, name: str) -> Any:
@@ -50,14 +55,28 @@ def main(cfg: DictConfig) -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        config = from_hydra(cfg)
-        result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
-    except ConfigError as err:
-        log.error("invalid config: %s", err)
+        with run_lock(out):
+            config = from_hydra(cfg)
+            check_credentials(config.logger.wandb)
+            result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
+            _write(result, out, config)
+    except (ConfigError, FolderBusy) as err:
+        log.error("invalid config: %s" if isinstance(err, ConfigError) else "%s", err)
         sys.exit(2)
     except KeyboardInterrupt:
         log.error("interrupted; finished grid points are saved in %s: rerun with hydra.run.dir=%s resume=true", out / CHECKPOINTS, out)
-        sys.exit(130)
+        logging.shutdown()
+        # Exit now: a chunk still computing on another thread (see mad.engine.wait) is not waited for.
+        os._exit(130)
+    except OSError as err:
+        if err.errno not in WRITE_ERRORS:
+            raise
+        log.error("cannot write to %s: %s (finished grid points are kept in %s; free space and rerun with resume=true)", out, err, out / CHECKPOINTS)
+        sys.exit(1)
+
+
+def _write(result, out: Path, config: Config) -> None:
+    """results.nc first (and loops.nc), then the figures, the report and the W&B runs."""
     log.info("results: %s", write_netcdf(result.summary, out / "results.nc"))
     if result.loops is not None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))

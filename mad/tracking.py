@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import xarray as xr
 
-from mad.config import WandbConfig
+from mad.config import ConfigError, WandbConfig
 from mad.report.figures import grid_axes, grid_points, metrics_of
 
 log = logging.getLogger("mad.tracking")
@@ -28,6 +29,26 @@ BANDS = ("mean", "q05", "q50", "q95")
 
 def effective_mode(cfg: WandbConfig) -> str:
     return os.environ.get("WANDB_MODE", cfg.mode)
+
+
+def check_credentials(cfg: WandbConfig) -> None:
+    """Online logging needs an API key: look for one before any compute (WANDB_API_KEY, or a netrc
+    entry for the W&B host as `wandb login` writes), not after it."""
+    if effective_mode(cfg) != "online" or os.environ.get("WANDB_API_KEY"):
+        return
+    import netrc
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        found = netrc.netrc(os.environ.get("NETRC")).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        found = None
+    if not found:
+        raise ConfigError(
+            f"logger.wandb.mode=online needs a W&B API key for {host} (WANDB_API_KEY, or `wandb login`); "
+            "none was found: log in, or use logger.wandb.mode=offline and `wandb sync` later"
+        )
 
 
 def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
@@ -57,37 +78,18 @@ def log_sweep(
     mode = effective_mode(cfg)
     if mode == "disabled":
         return None
-    import wandb
-
     group = cfg.group or f"sweep-{run_dir.name}"
     base_config = ds.attrs.get("config", "")
-    for point in grid_points(ds):
-        label = ", ".join(f"{k}={v}" for k, v in point.items()) or "all"
-        config = {"sweep_config": base_config, "grid_point": point}
-        if point_configs is not None:
-            config["point"] = point_configs.get(tuple(point.items()))
-        run = wandb.init(
-            mode=mode,
-            project=cfg.project,
-            entity=cfg.entity,
-            group=group,
-            job_type="grid_point",
-            name=label,
-            tags=list(cfg.tags),
-            dir=str(run_dir),
-            config=config,
-            reinit="finish_previous",
-            settings=wandb.Settings(silent=True, console="off"),
-        )
-        run.define_metric("generation")
-        run.define_metric("*", step_metric="generation")
-        history = point_history(ds, point)
-        for row in history:
-            run.log(row)
-        for key, value in history[-1].items():
-            run.summary[f"final/{key}"] = value
-        run.log({f"figures/{p.stem}": wandb.Image(str(p)) for p in figures})
-        run.finish()
+    written: list[Path] = []  # this attempt's offline runs
+    try:
+        for point in grid_points(ds):
+            written.append(_log_point(ds, point, run_dir, cfg, mode, group, base_config, figures, point_configs))
+    except BaseException:
+        # An interrupted attempt leaves no partial offline runs beside the next attempt's.
+        if mode == "offline":
+            for folder in written:
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
     folder = run_dir / "wandb"
     log.info("W&B %s runs (%d, group %s): %s", mode, len(grid_points(ds)), group, folder)
     if mode == "offline":
@@ -96,6 +98,46 @@ def log_sweep(
         report = build_report(ds, cfg, group)
         report.save()
         log.info("W&B report: %s", report.url)
+    return folder
+
+
+def _log_point(ds, point, run_dir, cfg, mode, group, base_config, figures, point_configs) -> Path:
+    """One grid point's W&B run; returns its folder."""
+    import wandb
+
+    label = ", ".join(f"{k}={v}" for k, v in point.items()) or "all"
+    config = {"sweep_config": base_config, "grid_point": point}
+    if point_configs is not None:
+        config["point"] = point_configs.get(tuple(point.items()))
+    run = wandb.init(
+        mode=mode,
+        project=cfg.project,
+        entity=cfg.entity,
+        group=group,
+        job_type="grid_point",
+        name=label,
+        tags=list(cfg.tags),
+        dir=str(run_dir),
+        config=config,
+        reinit="finish_previous",
+        settings=wandb.Settings(silent=True, console="off"),
+    )
+    folder = Path(run.dir).parent
+    try:
+        run.define_metric("generation")
+        run.define_metric("*", step_metric="generation")
+        history = point_history(ds, point)
+        for row in history:
+            run.log(row)
+        for key, value in history[-1].items():
+            run.summary[f"final/{key}"] = value
+        run.log({f"figures/{p.stem}": wandb.Image(str(p)) for p in figures})
+    except BaseException:
+        run.finish(exit_code=1)
+        if mode == "offline":
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    run.finish()
     return folder
 
 

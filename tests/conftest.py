@@ -4,6 +4,11 @@ derandomized (fixed seeds), every statistical tolerance stated in standard error
 import os
 
 os.environ.setdefault("WANDB_MODE", "disabled")
+# The suite compiles hundreds of small programs and runs each for milliseconds: XLA's backend
+# optimisations would cost more than they save (about half of each compile on CPU). Rounding may
+# differ from an optimised build; every tolerance here is statistical or stated to rounding.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
@@ -19,3 +24,24 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("mad")
+
+
+def pytest_configure(config):
+    # One compilation cache for this session, shared by the xdist workers (they inherit the
+    # environment from the controller, which configures first): a program two tests need is
+    # compiled once. A fresh folder each session, removed at its end.
+    if "MAD_TEST_JAX_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["MAD_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="mad-jax-cache-")
+        config._mad_cache_owner = True
+    jax.config.update("jax_compilation_cache_dir", os.environ["MAD_TEST_JAX_CACHE"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_mad_cache_owner", False):
+        import shutil
+
+        shutil.rmtree(os.environ.pop("MAD_TEST_JAX_CACHE"), ignore_errors=True)

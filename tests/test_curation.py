@@ -48,7 +48,7 @@ def test_curating_a_gaussian_loop_shrinks_it_and_draws_no_theory():
     assert np.isnan(ds.trace_ratio_theory.sel(keep=0.5)).all() and np.isfinite(ds.trace_ratio_theory.sel(keep=1.0)).all()
 
 
-@pytest.mark.parametrize("model,data", [("kde", "gaussian"), ("flow", "moons")])
+@pytest.mark.parametrize("model,data", [("kde", "gaussian"), pytest.param("flow", "moons", marks=pytest.mark.slow)])
 def test_every_family_that_scores_its_draws_can_be_curated(model, data):
     from mad.config import ModelConfig
 

@@ -27,6 +27,10 @@ DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "word
 GROUPS = ("data", "model", "loop")
 
 
+# data.scale such that variances (scale^2) and sums of a million of them stay normal and finite.
+SCALE_RANGE = {"float32": (1e-15, 1e15), "float64": (1e-150, 1e150)}
+
+
 class ConfigError(ValueError):
     """An impossible configuration, reported before any compilation or file output."""
 
@@ -205,10 +209,17 @@ def validate(config: Config) -> Config:
     from mad.loops import LOOPS, loop_spec
 
     data, model, loop = config.data, config.model, config.loop
+    choice("precision", config.precision, PRECISIONS)
     choice("data.name", data.name, DATASETS)
     integer("data.dim", data.dim, 1)
     if not (isinstance(data.scale, (int, float)) and math.isfinite(data.scale) and data.scale > 0):
         raise ConfigError(f"data.scale={data.scale!r} must be a finite number > 0")
+    low, high = SCALE_RANGE[config.precision]
+    if not low <= data.scale <= high:
+        raise ConfigError(
+            f"data.scale={data.scale!r} must lie in [{low:g}, {high:g}] with precision={config.precision}: its square, the "
+            "variance, and sums of it must stay finite and normal (rescale the data, or use precision=float64)"
+        )
     family = family_spec(model.name)
     looping = loop_spec(loop.name)
     if data.name not in family.data:
@@ -223,7 +234,6 @@ def validate(config: Config) -> Config:
     positive("data.rare_weight", data.rare_weight)
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):
         raise ConfigError(f"metrics.mode_share={config.metrics.mode_share!r} must lie in (0, 1]")
-    choice("precision", config.precision, PRECISIONS)
     choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     wandb = config.logger.wandb
     if not isinstance(wandb.project, str) or not wandb.project or "/" in wandb.project:

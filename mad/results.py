@@ -98,6 +98,9 @@ class LoopStats:
         return np.stack([mean, std, sem, *quantiles], axis=-2)
 
 
+POINT_CONFIG = "point_config"
+
+
 def config_yaml(config: Any) -> str:
     """The resolved config as YAML (dataclasses, including grid values that are configs)."""
     return OmegaConf.to_yaml(OmegaConf.create(dataclasses.asdict(config)))
@@ -123,8 +126,10 @@ def summary_dataset(
     generations: int,
     attrs: Mapping[str, Any],
     docs: Mapping[str, str],
+    configs: Mapping[int, str] | None = None,
 ) -> xr.Dataset:
-    """Assemble per-point statistics (stat, generation) and theory (generation) into one Dataset."""
+    """Assemble per-point statistics (stat, generation) and theory (generation) into one Dataset,
+    with each grid point's resolved config (YAML) as the string variable `point_config`."""
     dims = [a.name for a in axes]
     coords = {**_coords(axes), "stat": list(STATS), "generation": np.arange(generations + 1)}
     tail = (len(STATS), generations + 1)
@@ -143,6 +148,9 @@ def summary_dataset(
         what = "standard deviation" if spread else "expectation"
         label = f"{metric}_theory" + ("_std" if spread else "")
         data[label] = xr.Variable(dims + ["generation"], arr, {"long_name": f"closed-form {what} of {metric}"})
+    if configs:
+        arr = _grid_array(axes, configs, (), object, "")
+        data[POINT_CONFIG] = xr.Variable(dims, arr, {"long_name": "the grid point's resolved config (YAML; empty where not computed)"})
     return xr.Dataset(data, coords=coords, attrs=dict(attrs))
 
 

@@ -101,8 +101,9 @@ def run(
         "grid_points": [p.index for p in points],  # the grid points this run computed
     }
     summary = results.summary_dataset(
-        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=_docs(points)
-    )
+        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=_docs(points),
+        configs={p.index: results.config_yaml(p.config) for p in points},
+    )  # fmt: skip
     loops = None
     if keep_loops:
         loops = results.loops_dataset(axes, loop_values, loops=config.loops, generations=config.generations, attrs=attrs)

@@ -82,6 +82,9 @@ def no_compilation(monkeypatch):
         (Config(metrics=dataclasses.replace(Config().metrics, mode_share=1.5)), r"metrics\.mode_share=1\.5 must lie in \(0, 1\]"),
         (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson", rate=1e10)), r"data\.rate=10000000000\.0 x 100 points is too large"),
         (Config(seed=2**32), r"seed=4294967296 must be < 2\^32"),
+        (Config(data=DataConfig(scale=1e20)), r"data\.scale=1e\+20 must lie in \[1e-15, 1e\+15\] with precision=float32"),
+        (Config(data=DataConfig(scale=1e-200), precision="float64"), r"data\.scale=1e-200 must lie in \[1e-150, 1e\+150\]"),
+        (Config(model=ModelConfig(name="gmm", tol=1e-9), data=DataConfig(name="gmm_ring")), r"model\.tol=1e-09 is below the resolution of float32"),
         (Config(logger=dataclasses.replace(Config().logger, wandb=dataclasses.replace(Config().logger.wandb, project="a/b"))), r"logger\.wandb\.project='a/b'"),
         (Config(logger=dataclasses.replace(Config().logger, wandb=dataclasses.replace(Config().logger.wandb, tags=("x" * 65,)))), r"1 to 64 characters"),
     ],
@@ -180,7 +183,7 @@ def test_a_family_has_only_its_own_model_keys(name, keys, match):
         ModelConfig(name=name, **keys)
 
 
-def test_a_grid_over_model_gives_every_family_its_own_metrics():
+def test_a_grid_over_model_gives_every_family_its_own_metrics(tmp_path):
     # Group options are loaded the way the command line loads them (the model options are
     # @package _global_ files); each point reports its family's metrics, NaN at the others.
     ds = mad.simulate(Config(grid={"model": ["gaussian", "kde"]}, loops=8, generations=2, progress=False))
@@ -189,6 +192,15 @@ def test_a_grid_over_model_gives_every_family_its_own_metrics():
     assert np.isnan(ds.logdet_ratio.sel(model="kde")).all()
     assert np.isfinite(ds.precision.sel(model="kde", stat="mean")).all()
     assert np.isnan(ds.precision.sel(model="gaussian")).all()
+    # each point's resolved config is stored beside its results, and survives a write
+    from omegaconf import OmegaConf
+
+    from mad.results import read_netcdf, write_netcdf
+
+    stored = read_netcdf(write_netcdf(ds, tmp_path / "results.nc"))
+    kde = OmegaConf.create(str(stored.point_config.sel(model="kde").item()))
+    assert kde.model.name == "kde" and kde.model.bandwidth is None and kde.loops == 8
+    assert OmegaConf.create(str(stored.point_config.sel(model="gaussian").item())).model.backend == "samples"
 
 
 def test_traced_knobs_share_a_program_and_their_presence_does_not():

@@ -312,6 +312,12 @@ def _validate(config) -> None:
     for key, value in (("model.reg", m.reg), ("model.tol", m.tol)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise ConfigError(f"{key}={value!r} must be a finite number >= 0")
+    eps = float(jnp.finfo(config.precision).eps)
+    if 0 < m.tol < eps:
+        raise ConfigError(
+            f"model.tol={m.tol!r} is below the resolution of {config.precision} ({eps:.3g}): no change of the log-likelihood "
+            "can be that small; use model.tol=0 to always run model.em_iters iterations"
+        )
     validate_points(config)
 
 

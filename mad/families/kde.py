@@ -10,6 +10,7 @@ the KDE's own self-consuming drift (mad.theory.kde).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
@@ -17,6 +18,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
+
+log = logging.getLogger("mad.kde")
 
 from mad import random
 from mad.families.base import Family, FamilySpec
@@ -112,6 +115,28 @@ def _validate(config) -> None:
     if config.model.bandwidth is not None:
         positive("model.bandwidth", config.model.bandwidth)
     validate_points(config)
+    _warn_of_overflow(config)
+
+
+def _warn_of_overflow(config) -> None:
+    """The fully synthetic KDE's variance grows geometrically (docs/theory.md section 3): say so
+    before the run if the closed form passes the precision's range, where its loops will be
+    counted by `nonfinite` rather than averaged."""
+    import numpy as np
+
+    from mad.loops import loop_spec
+
+    if not loop_spec(config.loop.name).fully_synthetic:
+        return
+    ratio = _theory(config, loop_spec(config.loop.name))["trace_ratio"]
+    data_trace = config.data.dim * config.data.scale**2  # the order of the data's variance
+    too_large = np.flatnonzero(ratio * data_trace > float(jnp.finfo(config.precision).max) / 1e6)
+    if too_large.size:
+        log.warning(
+            "model=kde: the closed form puts the variance beyond %s's range by generation %d of %d; loops that get there are "
+            "counted in `nonfinite` and left out of the statistics (use precision=float64, fewer generations or a fixed model.bandwidth)",
+            config.precision, too_large[0], config.generations,
+        )  # fmt: skip
 
 
 def _theory(config, loop) -> dict:

@@ -110,10 +110,13 @@ def _metrics(config, fam, data):
 
 
 def _validate(config) -> None:
-    from mad.config import positive
+    from mad.config import SCALE_RANGE, ConfigError, positive
 
     if config.model.bandwidth is not None:
         positive("model.bandwidth", config.model.bandwidth)
+        low, high = SCALE_RANGE[config.precision]
+        if not low <= config.model.bandwidth <= high:
+            raise ConfigError(f"model.bandwidth={config.model.bandwidth!r} must lie in [{low:g}, {high:g}] with precision={config.precision} (a length, like data.scale)")
     validate_points(config)
     _warn_of_overflow(config)
 
@@ -134,8 +137,8 @@ def _warn_of_overflow(config) -> None:
     if too_large.size:
         log.warning(
             "model=kde: the closed form puts the variance beyond %s's range by generation %d of %d; loops that get there are "
-            "counted in `nonfinite` and left out of the statistics (use precision=float64, fewer generations or a fixed model.bandwidth)",
-            config.precision, too_large[0], config.generations,
+            "counted in `nonfinite` and left out of the statistics (use %sfewer generations or a smaller model.bandwidth)",
+            config.precision, too_large[0], config.generations, "precision=float64, " if config.precision == "float32" else "",
         )  # fmt: skip
 
 

@@ -75,14 +75,12 @@ def _metrics(config, fam, data):
 def _validate(config) -> None:
     from mad.config import ConfigError
 
-    loop, dim = config.loop, config.data.dim
+    loop = config.loop
     if loop.init_size != loop.n_syn:
         raise ConfigError(
             f"loop.n_init={loop.init_size} must equal loop.n_syn={loop.n_syn} for model=linreg: "
             "every generation relabels the same fixed design of n_syn rows"
         )
-    if loop.n_syn < dim + 2:
-        raise ConfigError(f"loop.n_syn={loop.n_syn} must be >= data.dim + 2 = {dim + 2} rows for least squares")
 
 
 def _theory(config, loop) -> dict:
@@ -111,6 +109,7 @@ SPEC = FamilySpec(
     metric_docs=_docs,
     loops=("replace", "accumulate"),
     draws_points=False,
+    min_fit=lambda config: (config.data.dim + 2, f"least squares with an unbiased noise variance needs data.dim + 2 = {config.data.dim + 2} rows"),
     validate=_validate,
     theory=_theory,
 )

@@ -20,6 +20,13 @@ ESTIMATORS = ("mle", "unbiased")
 BACKENDS = ("samples", "suffstats")
 PRECISIONS = ("float32", "float64")
 WANDB_MODES = ("offline", "online", "disabled")
+# The data sets whose dimension is fixed or bounded: (lowest, highest, why).
+DATA_DIMS = {
+    "gmm_ring": (2, 2, "modes on a circle in the plane"),
+    "gmm_grid": (2, 2, "a 5 x 5 grid of modes in the plane"),
+    "moons": (2, 2, "two half circles in the plane"),
+    "digits": (1, 64, "8 x 8 images, PCA-reduced"),
+}
 DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression")
 # Model families and loops are registered in mad.families.FAMILIES and mad.loops.LOOPS.
 
@@ -212,6 +219,9 @@ def validate(config: Config) -> Config:
     choice("precision", config.precision, PRECISIONS)
     choice("data.name", data.name, DATASETS)
     integer("data.dim", data.dim, 1)
+    if data.name in DATA_DIMS and not DATA_DIMS[data.name][0] <= data.dim <= DATA_DIMS[data.name][1]:
+        low, high, what = DATA_DIMS[data.name]
+        raise ConfigError(f"data.dim={data.dim} must be {low if low == high else f'{low}..{high}'} for data={data.name} ({what})")
     if not (isinstance(data.scale, (int, float)) and math.isfinite(data.scale) and data.scale > 0):
         raise ConfigError(f"data.scale={data.scale!r} must be a finite number > 0")
     low, high = SCALE_RANGE[config.precision]
@@ -408,10 +418,21 @@ def _model_schema():
     return dataclasses.make_dataclass("ModelKeys", fields)
 
 
-def register_configs() -> None:
-    """Register the typed schema that conf/config.yaml extends (its first default)."""
+def _schema() -> DictConfig:
+    """The typed schema of a composed config: Config, its model node open to every family's keys."""
     schema = _unlock(OmegaConf.structured(Config))
     OmegaConf.set_struct(schema, False)
     schema.model = OmegaConf.structured(_model_schema())
     OmegaConf.set_struct(schema, None)
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=_unlock(schema))
+    return _unlock(schema)
+
+
+def register_configs() -> None:
+    """Register the typed schema that conf/config.yaml extends (its first default)."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=_schema())
+
+
+def from_yaml(text: str) -> Config:
+    """The typed Config recorded as YAML in a results file (`results.config_yaml`: the run's
+    `config` attribute, or a grid point's `point_config`)."""
+    return from_hydra(OmegaConf.merge(_schema(), OmegaConf.create(text)))

@@ -58,7 +58,7 @@ def test_sampling_bias_costs_recall_before_precision():
         (dict(model=ModelConfig(name="gmm", covariance="iso")), r"model\.covariance='iso'.*full, diag"),
         (dict(model=ModelConfig(name="gmm", components=300)), r"model\.components=300 needs as many points"),
         (dict(model=ModelConfig(name="gmm", init="spectral")), r"model\.init='spectral'.*kmeans\+\+, random"),
-        (dict(data=DataConfig(name="gmm_grid", dim=3)), r"data=gmm_grid is two-dimensional"),
+        (dict(data=DataConfig(name="gmm_grid", dim=3)), r"data\.dim=3 must be 2 for data=gmm_grid"),
     ],
 )
 def test_mixture_config_errors(change, match):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from mad.config import Config, DataConfig, LoopConfig, ModelConfig
 from mad.results import QUANTILES, LoopStats, read_netcdf, write_netcdf
 
 
@@ -85,3 +86,20 @@ def test_writes_never_follow_a_planted_temporary(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE((tmp_path / "results.nc").stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(),
+        Config(model=ModelConfig("gmm", components=3), loop=LoopConfig(name="fresh", n_real=5, real_weight=0.3), grid={"loop.lam": [0.5, 1.0]}),
+        Config(model=ModelConfig("flow", hidden=8), data=DataConfig(name="moons"), precision="float64"),
+    ],
+)
+def test_a_recorded_config_reads_back_as_the_same_config(config):
+    from mad.config import from_yaml
+    from mad.results import config_yaml
+
+    back = from_yaml(config_yaml(config))
+    assert config_yaml(back) == config_yaml(config)
+    assert back.model == config.model and back.loop == config.loop and back.data == config.data

@@ -82,6 +82,8 @@ def no_compilation(monkeypatch):
         (Config(metrics=dataclasses.replace(Config().metrics, mode_share=1.5)), r"metrics\.mode_share=1\.5 must lie in \(0, 1\]"),
         (Config(model=ModelConfig(name="poisson"), data=DataConfig(name="poisson", rate=1e10)), r"data\.rate=10000000000\.0 x 100 points is too large"),
         (Config(seed=2**32), r"seed=4294967296 must be < 2\^32"),
+        (Config(data=DataConfig(name="moons", dim=5)), r"data\.dim=5 must be 2 for data=moons"),
+        (Config(data=DataConfig(name="digits", dim=65)), r"data\.dim=65 must be 1\.\.64 for data=digits"),
         (Config(data=DataConfig(scale=1e20)), r"data\.scale=1e\+20 must lie in \[1e-15, 1e\+15\] with precision=float32"),
         (Config(data=DataConfig(scale=1e-200), precision="float64"), r"data\.scale=1e-200 must lie in \[1e-150, 1e\+150\]"),
         (Config(model=ModelConfig(name="gmm", tol=1e-9), data=DataConfig(name="gmm_ring")), r"model\.tol=1e-09 is below the resolution of float32"),

@@ -95,10 +95,6 @@ def validate_points(config) -> None:
     from mad.config import ConfigError, integer
 
     data, metrics = config.data, config.metrics
-    if data.name in ("gmm_ring", "gmm_grid", "moons") and data.dim != 2:
-        raise ConfigError(f"data={data.name} is two-dimensional: data.dim must be 2 (got {data.dim})")
-    if data.name == "digits" and not 1 <= data.dim <= 64:
-        raise ConfigError(f"data.dim={data.dim} must lie in 1..64 for data=digits (8 x 8 images, PCA-reduced)")
     if not data.rare_weight > 0:
         raise ConfigError(f"data.rare_weight={data.rare_weight!r} must be > 0")
     integer("data.n_test", data.n_test, metrics.k + 1)

@@ -33,6 +33,29 @@ def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
     assert all((tmp_path / f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
 
 
+def test_figures_draw_the_mean_against_the_expectation(run_dir):
+    # The statistic drawn beside a closed-form expectation is the mean (with its confidence band),
+    # not the median; the loops' quantiles are context; indicators are fractions.
+    import numpy as np
+
+    from mad.report.figures import metric_figure, plotted
+    from mad.results import read_netcdf
+
+    ds = read_netcdf(run_dir / "results.nc")
+    point = {"lam": 1.0, "n_syn": 10}
+    drawn = plotted(ds, "trace_ratio", point)
+    here = ds.trace_ratio.sel(point)
+    np.testing.assert_array_equal(drawn["mean"], here.sel(stat="mean").values)
+    np.testing.assert_allclose(drawn["high"] - drawn["low"], 4 * here.sel(stat="sem").values)
+    np.testing.assert_array_equal(drawn["theory"], ds.trace_ratio_theory.sel(point).values)
+    np.testing.assert_array_equal(drawn["q05"], here.sel(stat="q05").values)
+    assert set(plotted(ds, "collapsed", point)) == {"mean", "low", "high"}  # a fraction, no quantiles
+    fig = metric_figure(ds, "trace_ratio")
+    solid = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "-"]
+    assert any(np.array_equal(line.get_ydata(), drawn["mean"]) for line in solid)
+    assert not any(np.array_equal(line.get_ydata(), here.sel(stat="q50").values) for line in solid)
+
+
 @pytest.mark.slow
 def test_report_renders_in_chromium_with_every_image(run_dir):
     subprocess.run([sys.executable, "-m", "mad.report", str(run_dir)], check=True, capture_output=True)

@@ -1,9 +1,12 @@
 """Figures from a results Dataset: every metric against generation, theory dashed beside it.
 
-Per metric, one curve per grid point: the median over loops with its q05-q95 band, and the
-closed-form expectation (dashed, same colour) where one exists. The y axis is logarithmic when
-the metric is positive and spans more than two decades. For every numeric grid axis, a second
-figure shows the final generation's mean (with +-2 sem) against that axis, theory beside it.
+Like is compared with like. Per metric, one curve per grid point: the mean over loops with its
++-2 sem confidence band, and the closed-form expectation (dashed, same colour) where one exists;
+the q05-q95 range of the loops is drawn faintly behind as context (how far single loops stray),
+never as the thing the theory predicts. Indicator metrics (0 or 1 per loop) show their mean, the
+fraction of loops. The y axis is logarithmic when the metric is positive and spans more than two
+decades. For every numeric grid axis, a second figure shows the final generation's mean (with
++-2 sem) against that axis, theory beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from mad.files import atomic_path  # noqa: E402
 
 STAT_DIMS = ("stat", "generation")
 # Indicator metrics (0 or 1 per loop): their mean is the fraction of loops, the statistic shown.
-FRACTIONS = ("collapsed", "nonfinite", "em_converged")
+FRACTIONS = ("collapsed", "nonfinite", "em_converged", "alive")
 
 
 def metrics_of(ds: xr.Dataset) -> list[str]:
@@ -55,6 +58,21 @@ def _wants_log(values: np.ndarray) -> bool:
     return finite.max() / finite.min() > 100.0
 
 
+def plotted(ds: xr.Dataset, metric: str, point: dict) -> dict[str, np.ndarray]:
+    """What a metric's figure draws at one grid point, per generation: the mean and its +-2 sem
+    confidence band (`mean`, `low`, `high`), the loops' q05-q95 range as context (`q05`, `q95`;
+    absent for fractions), and the closed-form expectation (`theory`) where there is one."""
+    var = ds[metric].sel(point)
+    mean, sem = var.sel(stat="mean").values, var.sel(stat="sem").values
+    out = {"mean": mean, "low": mean - 2 * sem, "high": mean + 2 * sem}
+    if metric not in FRACTIONS:
+        out.update(q05=var.sel(stat="q05").values, q95=var.sel(stat="q95").values)
+    theory = f"{metric}_theory"
+    if theory in ds and np.isfinite(ds[theory].sel(point).values).any():
+        out["theory"] = ds[theory].sel(point).values
+    return out
+
+
 def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
     points = grid_points(ds)
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(points)))
@@ -63,23 +81,21 @@ def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
     generation = ds.generation.values
     shown = []
     for point, colour in zip(points, colours):
-        var = ds[metric].sel(point)
-        if metric in FRACTIONS:  # a fraction: the mean is the statistic that matters
-            centre, low, high = (var.sel(stat=s).values for s in ("mean", "mean", "mean"))
-        else:
-            centre, low, high = (var.sel(stat=s).values for s in ("q50", "q05", "q95"))
-        ax.plot(generation, centre, color=colour, lw=1.6, label=_label(point))
-        if metric not in FRACTIONS:
-            ax.fill_between(generation, low, high, color=colour, alpha=0.18, lw=0)
-        shown.append(np.concatenate([centre[1:], low[1:], high[1:]]))
-        if theory in ds and np.isfinite(ds[theory].sel(point).values).any():
-            ax.plot(generation, ds[theory].sel(point).values, color=colour, lw=1.2, ls="--")
-            shown.append(ds[theory].sel(point).values[1:])
+        drawn = plotted(ds, metric, point)
+        if "q05" in drawn:  # context: where single loops go
+            ax.fill_between(generation, drawn["q05"], drawn["q95"], color=colour, alpha=0.08, lw=0)
+            shown.append(np.concatenate([drawn["q05"][1:], drawn["q95"][1:]]))
+        ax.plot(generation, drawn["mean"], color=colour, lw=1.6, label=_label(point))
+        ax.fill_between(generation, drawn["low"], drawn["high"], color=colour, alpha=0.35, lw=0)
+        shown.append(drawn["mean"][1:])
+        if "theory" in drawn:
+            ax.plot(generation, drawn["theory"], color=colour, lw=1.2, ls="--")
+            shown.append(drawn["theory"][1:])
     if metric not in FRACTIONS and _wants_log(np.concatenate(shown)):
         ax.set_yscale("log")
     ax.set_xlabel("generation")
     ax.set_ylabel(metric)
-    what = "fraction of loops" if metric in FRACTIONS else "median and q05-q95 over loops"
+    what = "fraction of loops (+-2 sem)" if metric in FRACTIONS else "mean over loops (+-2 sem); faint: q05-q95 of the loops"
     if theory in ds:
         what += "; dashed: closed-form expectation"
     ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}", fontsize=9)

@@ -88,9 +88,13 @@ def write_report(ds: xr.Dataset, run_dir: str | Path, figures: list[Path]) -> Pa
 <p class="sub">{html.escape(str(run_dir))}: {loops} loops per grid point, {gens} generations;
 device {html.escape(str(ds.attrs.get("device", "?")))}, jax {html.escape(str(ds.attrs.get("jax_version", "?")))}</p>
 <h2>Final generation against the closed form</h2>
-<p>z = (mean - closed form) / sem; |z| &le; 5 is marked green.</p>
+<p>z = (mean - closed form) / sem; |z| &le; 5 is marked green. Every closed form, with its
+derivation and assumptions, is in docs/theory.md of the mad repository.</p>
 {theory_table(ds)}
 <h2>Figures</h2>
+<p>Each metric: the mean over loops with its &plusmn;2 sem band (solid), the closed-form
+expectation where one exists (dashed), and faintly the q05-q95 range of single loops as context;
+indicator metrics show the fraction of loops.</p>
 {images}
 <h2>Config</h2>
 <pre>{html.escape(str(ds.attrs.get("config", "")))}</pre>

@@ -183,6 +183,7 @@ class Config:
     collapse_threshold: float = 1e-6
     progress: bool = True
     resume: bool = False
+    overwrite: bool = False
     grid: dict[str, Any] = field(default_factory=dict)
 
 

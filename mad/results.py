@@ -208,7 +208,7 @@ def fingerprint(config: Any, index: int, keep_loops: bool) -> str:
     import hashlib
 
     # Settings that change neither the values nor what is kept do not invalidate a saved point.
-    plain = dataclasses.replace(config, progress=True, resume=False, chunk=0, logger=type(config.logger)())
+    plain = dataclasses.replace(config, progress=True, resume=False, overwrite=False, chunk=0, logger=type(config.logger)())
     text = f"{config_yaml(plain)}|{index}|{keep_loops}"
     return hashlib.sha256(text.encode()).hexdigest()
 

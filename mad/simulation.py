@@ -78,7 +78,7 @@ def run(
                         loop_values[index] = point_loops
                 progress.chunk(len(members) * config.loops * config.generations)
                 progress.points_done(len(members))
-                log.info("resumed %d grid point(s) from %s", len(members), checkpoint)
+                log.info("resumed %d of %d grid point(s) from %s", len(members), len(points), checkpoint)
                 continue
             computed = _run_points(program, members, config, keep_loops, progress)
             for point, (point_stats, point_loops) in zip(members, computed):

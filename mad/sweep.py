@@ -54,14 +54,18 @@ def main(cfg: DictConfig) -> None:
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" noise
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out = Path(HydraConfig.get().runtime.output_dir)
+    fresh = not (out / "results.nc").exists() and not (out / CHECKPOINTS).exists()
     try:
         with run_lock(out):
             config = from_hydra(cfg)
             check_credentials(config.logger.wandb)
+            _check_earlier_results(out, config)
             result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
             _write(result, out, config)
     except (ConfigError, FolderBusy) as err:
         log.error("invalid config: %s" if isinstance(err, ConfigError) else "%s", err)
+        if fresh and isinstance(err, ConfigError):
+            _remove_if_only_hydra(out)
         sys.exit(2)
     except KeyboardInterrupt:
         log.error("interrupted; finished grid points are saved in %s: rerun with hydra.run.dir=%s resume=true", out / CHECKPOINTS, out)
@@ -73,6 +77,48 @@ def main(cfg: DictConfig) -> None:
             raise
         log.error("cannot write to %s: %s (finished grid points are kept in %s; free space and rerun with resume=true)", out, err, out / CHECKPOINTS)
         sys.exit(1)
+
+
+def _check_earlier_results(out: Path, config: Config) -> None:
+    """A run dir holding the results of another config keeps them unless overwrite=true (the same
+    config resumed, or rerun with resume=true, may write them again)."""
+    from mad.config import from_yaml
+    from mad.results import ResultsError, fingerprint, read_netcdf
+
+    path = out / "results.nc"
+    if config.overwrite or not path.exists():
+        return
+    try:
+        earlier = read_netcdf(path).attrs.get("config", "")
+    except ResultsError:
+        earlier = ""
+    same = False
+    if earlier:
+        try:
+            same = fingerprint(from_yaml(earlier), 0, False) == fingerprint(config, 0, False)
+        except ConfigError:
+            same = False
+    if not (same and config.resume):
+        what = "another config's" if not same else "this config's"
+        raise ConfigError(
+            f"{out} already holds {what} results ({path.name}); choose another hydra.run.dir, "
+            f"{'continue with resume=true, ' if same else ''}or pass overwrite=true to replace them"
+        )
+
+
+def _remove_if_only_hydra(out: Path) -> None:
+    """A config rejected in a new run dir leaves no directory behind (Hydra made it before us)."""
+    import shutil
+
+    leftovers = {p.name for p in out.iterdir()} - {".hydra", ".lock", "sweep.log"}
+    if leftovers:
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    # and the empty date folder of outputs/<date>/<time> (never above the working directory)
+    here, parent = Path.cwd().resolve(), out.resolve().parent
+    while parent != here and here in parent.parents and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 def _write(result, out: Path, config: Config) -> None:

@@ -192,3 +192,38 @@ def test_a_second_sweep_into_a_busy_run_directory_fails_and_leaves_the_first_alo
     finally:
         first.kill()
         first.wait()
+
+
+def test_results_of_another_config_are_kept_unless_overwrite(tmp_path):
+    from mad.config import ConfigError
+    from mad.results import write_netcdf
+    from mad.sweep import _check_earlier_results
+
+    config = Config(loops=4, generations=2, progress=False)
+    write_netcdf(mad.simulate(config), tmp_path / "results.nc")
+    other = dataclasses.replace(config, loops=8)
+    with pytest.raises(ConfigError, match=r"already holds another config's results.*overwrite=true"):
+        _check_earlier_results(tmp_path, other)
+    with pytest.raises(ConfigError, match=r"another config's"):
+        _check_earlier_results(tmp_path, dataclasses.replace(other, resume=True))  # resume cannot make them another config's
+    with pytest.raises(ConfigError, match=r"this config's results.*continue with resume=true"):
+        _check_earlier_results(tmp_path, config)
+    _check_earlier_results(tmp_path, dataclasses.replace(config, resume=True, progress=True, chunk=64))
+    _check_earlier_results(tmp_path, dataclasses.replace(other, overwrite=True))
+    _check_earlier_results(tmp_path / "empty", other)
+
+
+def test_a_rejected_config_leaves_no_new_run_directory(tmp_path, monkeypatch):
+    from mad.sweep import _remove_if_only_hydra
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "outputs" / "2026-11-22" / "06-00-00"
+    (out / ".hydra").mkdir(parents=True)
+    (out / "sweep.log").write_text("invalid config")
+    _remove_if_only_hydra(out)
+    assert not (tmp_path / "outputs" / "2026-11-22").exists() and (tmp_path / "outputs").exists() is False
+    kept = tmp_path / "run"
+    (kept / ".hydra").mkdir(parents=True)
+    (kept / "results.nc").write_bytes(b"earlier")
+    _remove_if_only_hydra(kept)
+    assert (kept / "results.nc").read_bytes() == b"earlier"

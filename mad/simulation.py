@@ -63,6 +63,9 @@ def run(
         per_loop = (len(_docs(members[:1])) + 1) * (config.generations + 1)
         check_memory(program, len(members), config.loops, per_loop * config.loops * len(members) if keep_loops else 0)
 
+    log.info(
+        "%d grid point(s) in %d compiled program(s), %d loops x %d generations each", len(points), len(programs), config.loops, config.generations
+    )
     stats, loop_values = {}, {}
     stamps = {p.index: results.fingerprint(p.config, p.index, keep_loops) for p in points}
     total = config.loops * config.generations * len(points)

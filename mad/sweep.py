@@ -58,6 +58,7 @@ def main(cfg: DictConfig) -> None:
     try:
         with run_lock(out):
             config = from_hydra(cfg)
+            log.info("run directory: %s", out)
             check_credentials(config.logger.wandb)
             _check_earlier_results(out, config)
             result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)

@@ -227,3 +227,24 @@ def test_a_rejected_config_leaves_no_new_run_directory(tmp_path, monkeypatch):
     (kept / "results.nc").write_bytes(b"earlier")
     _remove_if_only_hydra(kept)
     assert (kept / "results.nc").read_bytes() == b"earlier"
+
+
+def test_progress_off_a_terminal_is_logged(caplog):
+    import logging
+
+    from mad.progress import SweepProgress
+
+    caplog.set_level(logging.INFO, logger="mad.progress")
+    progress = SweepProgress(None, total=1000, points=2, log_every=0.0)
+    progress.chunk(250)
+    progress.points_done(1)
+    progress.chunk(750)
+    progress.points_done(1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mad.progress"]
+    assert lines[0].startswith("grid points 0/2, chunks 1; 25% of 1,000 loop-generations")
+    assert lines[-1].startswith("grid points 2/2, chunks 2; 100% of 1,000") and "ETA 0 s" in lines[-1]
+    caplog.clear()
+    quiet = SweepProgress(None, total=10, points=1)  # progress=false: nothing
+    quiet.chunk(10)
+    quiet.points_done(1)
+    assert not [r for r in caplog.records if r.name == "mad.progress"]

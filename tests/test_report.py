@@ -56,6 +56,23 @@ def test_figures_draw_the_mean_against_the_expectation(run_dir):
     assert not any(np.array_equal(line.get_ydata(), here.sel(stat="q50").values) for line in solid)
 
 
+def test_the_report_tells_a_heavy_tail_from_a_disagreement():
+    import numpy as np
+    import xarray as xr
+
+    from mad.report.html import theory_table
+    from mad.results import STATS
+
+    def run(top1_share):  # one metric, one point: mean 1 +- 0.01 against a closed form of 2
+        values = dict(mean=1.0, std=1.0, sem=0.01, q05=0.1, q25=0.2, q50=0.3, q75=0.5, q95=2.0, top1_share=top1_share)
+        stats = np.array([[values[s]] * 2 for s in STATS])
+        return xr.Dataset({"m": (("stat", "generation"), stats), "m_theory": ("generation", [2.0, 2.0])}, coords={"stat": list(STATS), "generation": [0, 1]})
+
+    light, heavy = theory_table(run(0.02)), theory_table(run(0.4))
+    assert "class=bad>-100.00" in light and "class=tail" not in light and "carry more than" not in light
+    assert "class=tail>-100.00" in heavy and "carry more than 10% of the mean" in heavy
+
+
 @pytest.mark.slow
 def test_report_renders_in_chromium_with_every_image(run_dir):
     subprocess.run([sys.executable, "-m", "mad.report", str(run_dir)], check=True, capture_output=True)

@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from mad.config import Config, DataConfig, LoopConfig, ModelConfig
-from mad.results import QUANTILES, LoopStats, read_netcdf, write_netcdf
+from mad.results import QUANTILES, STATS, LoopStats, read_netcdf, write_netcdf
 
 
 @pytest.mark.parametrize("chunks", [[50], [7, 13, 30], [1] * 50])
@@ -103,3 +103,20 @@ def test_a_recorded_config_reads_back_as_the_same_config(config):
     back = from_yaml(config_yaml(config))
     assert config_yaml(back) == config_yaml(config)
     assert back.model == config.model and back.loop == config.loop and back.data == config.data
+
+
+def test_top_share_is_the_part_of_the_sum_carried_by_the_largest_percent():
+    from mad.results import top_share
+
+    rng = np.random.default_rng(3)
+    x = np.abs(rng.normal(size=(2, 1000, 3)))
+    got = top_share(x)
+    want = np.sort(x, axis=-2)[:, -10:, :].sum(axis=-2) / x.sum(axis=-2)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    light = top_share(np.abs(1.0 + 0.1 * rng.normal(size=(1000, 1))))[0]
+    heavy = top_share(rng.lognormal(0.0, 3.0, size=(1000, 1)))[0]
+    assert light < 0.02 and heavy > 0.3
+    assert np.isnan(top_share(np.zeros((5, 1))))[0]
+    stats = LoopStats()
+    stats.update(rng.lognormal(0.0, 3.0, size=(1000, 2)))
+    assert stats.result()[list(STATS).index("top1_share")].min() > 0.3

@@ -91,24 +91,38 @@ def load_option(group: str, name: str, overrides: Sequence[str] = ()) -> Any:
 @functools.lru_cache(maxsize=256)
 def _load_option(group: str, name: str, overrides: tuple[str, ...]) -> Any:
     """load_option, cached: options are immutable once composed."""
+    if name not in options(group):
+        raise ConfigError(f"{group}={name!r} is not a shipped option; choose one of {', '.join(options(group))}")
+    overrides = [o for o in overrides if o.split("=")[0].lstrip("+~") != group] + [f"{group}={name}"]
+    return getattr(_composed(tuple(overrides), f"{group}={name}"), group)
+
+
+def _composed(overrides: tuple[str, ...], what: str) -> Config:
+    """The typed Config Hydra composes from conf/ with these command-line overrides."""
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     from mad.config import from_hydra, register_configs
 
-    if name not in options(group):
-        raise ConfigError(f"{group}={name!r} is not a shipped option; choose one of {', '.join(options(group))}")
-    overrides = [o for o in overrides if o.split("=")[0].lstrip("+~") != group] + [f"{group}={name}"]
     register_configs()
     try:
         if GlobalHydra.instance().is_initialized():
-            cfg = compose(config_name="config", overrides=overrides)
+            cfg = compose(config_name="config", overrides=list(overrides))
         else:
             with initialize_config_module(config_module="mad.conf", version_base="1.3"):
-                cfg = compose(config_name="config", overrides=overrides)
+                cfg = compose(config_name="config", overrides=list(overrides))
     except (OmegaConfBaseException, Exception) as err:  # Hydra names the option and the problem
-        raise ConfigError(f"{group}={name}: {err}") from None
-    return getattr(from_hydra(cfg), group)
+        raise ConfigError(f"{what}: {err}") from None
+    return from_hydra(cfg)
+
+
+def compose(*overrides: str) -> tuple[Config, Resolver]:
+    """(config, resolve): exactly what `python -m mad.sweep OVERRIDES...` runs, for the Python API:
+    `mad.simulate(*mad.compose("model=gmm", "+grid=lambda"))` (the family's run sizes and data
+    included, which a bare Config does not choose). `resolve` loads the grid's group options
+    with the same overrides, as the command line does."""
+    config = _composed(tuple(overrides), " ".join(overrides) or "the defaults")
+    return config, lambda group, name: load_option(group, name, overrides)
 
 
 def axes_of(config: Config) -> list[Axis]:

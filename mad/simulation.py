@@ -144,8 +144,10 @@ def _docs(points) -> dict[str, str]:
     return docs
 
 
-def simulate(config: Config, *, resolve: Optional[grids.Resolver] = None) -> xr.Dataset:
-    """Simulate all grid points of `config`; statistics over loops and theory, as one Dataset."""
+def simulate(config: Config, resolve: Optional[grids.Resolver] = None) -> xr.Dataset:
+    """Simulate all grid points of `config`; statistics over loops and theory, as one Dataset.
+    `resolve(group, name)` loads the grid's group options (default: the shipped YAML as it is;
+    `mad.compose` gives the one the command line would use)."""
     return run(config, resolve=resolve, keep_loops=False).summary
 
 

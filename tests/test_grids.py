@@ -102,3 +102,16 @@ def test_a_grid_over_loops_keeps_per_loop_trajectories():
     result = mad.run(Config(grid={"loop": ["replace", "accumulate"]}, loops=3, generations=2, progress=False), keep_loops=True)
     assert result.loops.logdet_ratio.dims == ("loop", "loop_index", "generation")
     assert result.loops.sizes["loop_index"] == 3
+
+
+def test_compose_gives_the_python_api_what_the_command_line_runs():
+    import mad
+
+    config, resolve = mad.compose("model=gmm", "loop.lam=0.8", "+grid=loop")
+    assert config.model.name == "gmm"
+    assert config.loop.n_syn == 1000 and config.loops == 50 and config.loop.lam == 0.8  # the family's own run sizes
+    assert resolve("loop", "fresh").lam == 0.8  # grid options see the other overrides, as on the command line
+    axes, points = expand(config, resolve)
+    assert {p.config.loop.name for p in points} == set(options("loop")) and all(p.config.loop.lam == 0.8 for p in points)
+    with pytest.raises(ConfigError, match="model=nope"):
+        mad.compose("model=nope")

@@ -14,7 +14,7 @@ def test_every_experiment_config_has_a_paper_entry():
 @pytest.mark.parametrize("name", sorted(paper.EXPERIMENTS))
 def test_experiment_composes_and_validates(name):
     for size in ((), paper.EXPERIMENTS[name].tiny):
-        axes, points = expand(paper.compose(name, size))
+        axes, points = expand(*paper.compose(name, size))
         assert axes and points  # every experiment is a sweep over something
 
 

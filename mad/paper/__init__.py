@@ -51,24 +51,19 @@ EXPERIMENTS = _experiments()
 
 
 def compose(name: str, overrides: Sequence[str] = ()):
-    import hydra
+    """(config, resolve) of an experiment, as `python -m mad.sweep +experiment=<name>` runs it."""
+    from mad.grid import compose as compose_run
 
-    from mad.config import register_configs
-    from mad.config import from_hydra
-
-    register_configs()
-    with hydra.initialize_config_module("mad.conf", version_base="1.3"):
-        cfg = hydra.compose("config", overrides=[f"+experiment={name}", "progress=false", *overrides])
-    return from_hydra(cfg)
+    return compose_run(f"+experiment={name}", "progress=false", *overrides)
 
 
 def run_experiment(experiment: Experiment, size: str, out: Path) -> tuple[xr.Dataset, list[Row], float]:
     from mad.results import write_netcdf
     from mad.simulation import simulate
 
-    config = compose(experiment.name, experiment.tiny if size == "tiny" else ())
+    config, resolve = compose(experiment.name, experiment.tiny if size == "tiny" else ())
     start = time.perf_counter()
-    ds = simulate(config)
+    ds = simulate(config, resolve)
     seconds = time.perf_counter() - start
     ds.attrs.update(paper_size=size, wall_s=seconds)
     write_netcdf(ds, out / "data" / f"{experiment.name}.nc")

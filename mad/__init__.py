@@ -6,8 +6,21 @@
 """
 
 from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig, SaveConfig, validate
-from mad.grid import compose
-from mad.simulation import Result, run, simulate
+
+
+def __getattr__(name: str):
+    # The simulation (JAX, xarray, the theory) loads on first use, so that `python -m mad.sweep`
+    # with an invalid config fails without importing it.
+    if name in ("Result", "run", "simulate"):
+        from mad import simulation
+
+        return getattr(simulation, name)
+    if name == "compose":
+        from mad.grid import compose
+
+        return compose
+    raise AttributeError(f"module 'mad' has no attribute {name!r}")
+
 
 __all__ = [
     "compose",

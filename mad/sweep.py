@@ -26,11 +26,9 @@ from omegaconf import DictConfig
 from mad.config import Config, ConfigError, from_hydra, register_configs
 from mad.files import FolderBusy, run_lock
 from mad.grid import load_option
-from mad.report.figures import write_figures
-from mad.report.html import write_report
-from mad.results import write_netcdf
-from mad.simulation import run
-from mad.tracking import check_credentials, log_sweep, point_configs_of
+
+# The simulation, figures and W&B are imported once the config is valid (a typo costs no more
+# than composing and validating it).
 
 log = logging.getLogger("mad.sweep")
 register_configs()
@@ -59,8 +57,12 @@ def main(cfg: DictConfig) -> None:
         with run_lock(out):
             config = from_hydra(cfg)
             log.info("run directory: %s", out)
+            from mad.tracking import check_credentials
+
             check_credentials(config.logger.wandb)
             _check_earlier_results(out, config)
+            from mad.simulation import run
+
             result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
             _write(result, out, config)
     except (ConfigError, FolderBusy) as err:
@@ -124,6 +126,11 @@ def _remove_if_only_hydra(out: Path) -> None:
 
 def _write(result, out: Path, config: Config) -> None:
     """results.nc first (and loops.nc), then the figures, the report and the W&B runs."""
+    from mad.report.figures import write_figures
+    from mad.report.html import write_report
+    from mad.results import write_netcdf
+    from mad.tracking import log_sweep, point_configs_of
+
     log.info("results: %s", write_netcdf(result.summary, out / "results.nc"))
     if result.loops is not None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))

@@ -16,7 +16,6 @@ O(n^2 G + V n_init G), exactly.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def poisson_survival(generations: int, *, rate: float, n: int, n_init: int) -> np.ndarray:
@@ -35,12 +34,16 @@ def poisson_survival(generations: int, *, rate: float, n: int, n_init: int) -> n
 def _transition(size_from: int, size_to: int) -> np.ndarray:
     """T[c, c'] = Pr(c' | c): c' ~ Bin(size_to, c / size_from)."""
     c = np.arange(size_from + 1)[:, None]
+    from scipy import stats  # imported on use: scipy.stats costs a second at start-up
+
     return stats.binom.pmf(np.arange(size_to + 1)[None, :], size_to, c / size_from)
 
 
 def categorical_loss(probs: np.ndarray, generations: int, *, n: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
     """(E support size, E lost real mass) for t = 0..G."""
     probs = np.asarray(probs, np.float64)
+    from scipy import stats
+
     first = stats.binom.pmf(np.arange(n_init + 1)[None, :], n_init, probs[:, None])  # (V, n_init + 1)
     later = _transition(n, n)
     bridge = _transition(n_init, n)

@@ -1,0 +1,68 @@
+"""What there is to run: ``python -m mad.list [group]``.
+
+Models (from the family registry), loops (from the loop registry), and the data, grid and
+experiment options shipped in conf/ (described by the first comment line of their YAML), each
+with one line; `group` (model, loop, data, grid, experiment) limits the listing to one of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from importlib import resources
+from typing import Optional, Sequence
+
+GROUPS = ("model", "loop", "data", "grid", "experiment")
+TITLES = {"model": "models", "loop": "loops", "data": "data", "grid": "grids", "experiment": "experiments (python -m mad.paper runs them all)"}
+
+
+def _yaml_description(group: str, name: str) -> str:
+    """The first sentence of the comment block that opens conf/<group>/<name>.yaml (after Hydra's
+    `@package` directive)."""
+    text = (resources.files("mad.conf") / group / f"{name}.yaml").read_text()
+    words = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("# @package"):
+            continue
+        if not line.startswith("#"):
+            break
+        words.append(line.lstrip("#").strip())
+    block = " ".join(words)
+    end = re.search(r"(?<!\bal)(?<!\bsec)\.\s+(?=[A-Z])", block)  # "et al. 2023" ends no sentence
+    return block if end is None else block[: end.start() + 1]
+
+
+def entries(group: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of every option of a group."""
+    from mad.grid import options
+
+    if group == "model":
+        from mad.families import FAMILIES
+
+        return [(name, spec.doc) for name, spec in FAMILIES.items()]
+    if group == "loop":
+        from mad.loops import LOOPS
+
+        return [(name, spec.doc) for name, spec in LOOPS.items()]
+    return [(name, _yaml_description(group, name)) for name in options(group)]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mad.list", description=__doc__.splitlines()[0])
+    parser.add_argument("group", nargs="?", choices=GROUPS, help="list only this group")
+    args = parser.parse_args(argv)
+    usage = {"model": "model=", "loop": "loop=", "data": "data=", "grid": "+grid=", "experiment": "+experiment="}
+    for group in [args.group] if args.group else GROUPS:
+        rows = entries(group)
+        width = max(len(usage[group] + name) for name, _ in rows)
+        print(f"{TITLES[group]}:")
+        for name, doc in rows:
+            print(f"  {usage[group] + name:<{width}}  {doc}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -78,6 +78,17 @@ def test_categorical_loses_its_tail_as_the_absorbing_chain_predicts():
     assert ds.support_size_theory.values[1] == pytest.approx(np.sum(1 - (1 - p) ** 100), rel=1e-10)
 
 
+def test_a_uniform_vocabulary_is_zipf_with_exponent_zero():
+    # Peers start from the uniform distribution (exponent 0): every symbol is equally likely and
+    # the loop still loses symbols at the rate of the absorbing chain.
+    np.testing.assert_allclose(data_discrete.zipf(20, 0.0).probs, np.full(20, 0.05))
+    config = dataclasses.replace(SMALL, data=dataclasses.replace(SMALL.data, vocab=20, exponent=0.0), loop=dataclasses.replace(SMALL.loop, n_syn=20, n_init=20))
+    ds = mad.simulate(config)
+    assert_on_theory(ds, ("support_size", "tail_mass_lost"))
+    with pytest.raises(mad.ConfigError, match=r"data\.exponent=-1\.0 must be a finite number >= 0"):
+        mad.validate(dataclasses.replace(config, data=dataclasses.replace(config.data, exponent=-1.0)))
+
+
 def test_smoothing_prevents_absorption_and_metrics_stay_finite():
     result = mad.run(dataclasses.replace(SMALL, model=ModelConfig(name="categorical", alpha=0.5), loops=64), keep_loops=True)
     loops = result.loops

@@ -64,6 +64,7 @@ INVALID = {
     "data.rare_weight": ([0.0, -1.0, math.nan], Config()),
     "data.n_test": ([0, 1, -5, 3.5], tiny("kde")),
     "data.vocab": ([0, 1, -3, 2.5], tiny("categorical")),
+    "data.exponent": ([-1.0, math.nan, math.inf], tiny("categorical")),
     "data.rate": ([0.0, -1.0, math.nan, math.inf, 1e10], tiny("poisson")),
     "loop.n_syn": ([0, -3, 1.5, *NOT_NUMBERS], Config()),
     "loop.lam": ([0.0, -0.5, 1.5, math.nan, math.inf, "1"], Config()),

@@ -91,12 +91,12 @@ def _metrics(config, fam, data):
 
 
 def _validate(config) -> None:
-    from mad.config import ConfigError, integer, positive
+    from mad.config import ConfigError, integer
 
     data, model = config.data, config.model
     integer("data.vocab", data.vocab, 2)
-    if data.name == "zipf":
-        positive("data.exponent", data.exponent)
+    if data.name == "zipf" and not (isinstance(data.exponent, (int, float)) and math.isfinite(data.exponent) and data.exponent >= 0):
+        raise ConfigError(f"data.exponent={data.exponent!r} must be a finite number >= 0 (0: the uniform distribution)")
     if data.name == "words" and data.vocab > 50000:
         raise ConfigError(f"data.vocab={data.vocab} must be <= 50000 for data=words (wordfreq's English list)")
     if not (isinstance(model.alpha, (int, float)) and math.isfinite(model.alpha) and model.alpha >= 0):

@@ -83,6 +83,7 @@ INVALID = {
     "model.reg": ([-1.0, math.nan, math.inf], tiny("gmm")),
     "model.tol": ([-1.0, math.nan, math.inf, 1e-20], tiny("gmm")),
     "model.bandwidth": ([0.0, -0.5, math.nan, math.inf], tiny("kde")),
+    "model.rule": (["scot", "sklearn", 1], tiny("kde")),
     "model.hidden": ([0, -4, 2.5], tiny("flow")),
     "model.layers": ([0, -1], tiny("flow")),
     "model.steps": ([0, -3], tiny("flow")),

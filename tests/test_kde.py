@@ -33,6 +33,23 @@ def test_scott_bandwidth():
     assert float(jnp.exp(2 * params.log_bandwidth)) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.parametrize("rule", ["scott_sklearn", "silverman_sklearn"])
+def test_sklearn_rules_match_kernel_density(rule):
+    from sklearn.neighbors import KernelDensity
+
+    x = np.random.default_rng(2).normal(size=(50, 3)) * 4.0  # scikit-learn ignores the scale
+    params = kde.fit(points(jnp.asarray(x)), rows=64, bandwidth=None, rule=rule)
+    reference = KernelDensity(bandwidth=rule.removesuffix("_sklearn")).fit(x).bandwidth_
+    assert float(jnp.exp(params.log_bandwidth)) == pytest.approx(reference, rel=1e-12)
+
+
+def test_silverman_rule_scales_by_the_sample():
+    x = np.random.default_rng(1).normal(size=(64, 2)) * np.array([1.0, 3.0])
+    params = kde.fit(points(jnp.asarray(x)), rows=64, bandwidth=None, rule="silverman")
+    expected = (64 * 4 / 4) ** (-2 / 6) * np.mean(np.var(x, axis=0))
+    assert float(jnp.exp(2 * params.log_bandwidth)) == pytest.approx(expected, rel=1e-10)
+
+
 def test_fixed_point_of_the_one_dimensional_recursion():
     # E s2_{t+1} = ((n-1)/n) s2_t + h^2 converges to n h^2
     ratio = kde_theory.trace_ratio(3000, n=10, n_init=10, dim=1, trace0=1.0, bandwidth=0.2)
@@ -55,6 +72,16 @@ def test_variance_follows_the_recursion(bandwidth):
     assert_on_theory(ds, ("trace_ratio",))
     for name in ("nll_test", "precision", "recall", "mmd"):
         assert np.all(np.isfinite(ds[name].sel(stat="mean").values)), name
+
+
+def test_every_bandwidth_rule_follows_its_recursion():
+    # scikit-learn's rules fix the kernel by the fit's size (a different kernel in generation 1,
+    # n_init != n_syn); the scaled rules make the variance geometric.
+    config = dataclasses.replace(
+        SMALL, model=ModelConfig(name="kde"), loop=dataclasses.replace(SMALL.loop, n_init=40), metrics=dataclasses.replace(SMALL.metrics, samples=16),
+        grid={"model.rule": ["silverman", "scott_sklearn", "silverman_sklearn"]},
+    )  # fmt: skip
+    assert_on_theory(mad.simulate(config), ("trace_ratio",))
 
 
 def test_a_variance_beyond_float32_is_announced_and_counted(caplog):

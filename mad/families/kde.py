@@ -31,9 +31,27 @@ class KdeParams(NamedTuple):
     log_bandwidth: Float[Array, ""]
 
 
+# Bandwidth rules for model.bandwidth=null: h^2 = factor(n, d) * (mean per-coordinate variance of
+# the sample, or 1 for scikit-learn's rules, which do not scale by the data).
+RULES = ("scott", "silverman", "scott_sklearn", "silverman_sklearn")
+
+
+def rule_factor(rule: str, n, dim: int):
+    """h^2 / scale^2 of a bandwidth rule for n points in d dimensions: Scott's n^(-2/(d+4)),
+    Silverman's (n (d + 2) / 4)^(-2/(d+4)); works on numbers and arrays."""
+    if rule.startswith("silverman"):
+        n = n * (dim + 2) / 4
+    return n ** (-2.0 / (dim + 4))
+
+
+def scales_with_data(rule: str) -> bool:
+    """Whether a rule multiplies its factor by the sample's variance (scikit-learn's do not)."""
+    return not rule.endswith("_sklearn")
+
+
 def scott_factor(n: int, dim: int) -> float:
     """Scott's rule: h^2 = scott_factor * per-coordinate variance."""
-    return n ** (-2.0 / (dim + 4))
+    return rule_factor("scott", n, dim)
 
 
 def weighted_moments(data: Points) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
@@ -42,15 +60,17 @@ def weighted_moments(data: Points) -> tuple[Float[Array, " d"], Float[Array, "d 
     return mean, (centred * data.w[:, None]).T @ centred
 
 
-def fit(data: Points, *, rows: int, bandwidth: Optional[float]) -> KdeParams:
+def fit(data: Points, *, rows: int, bandwidth: Optional[float], rule: str = "scott") -> KdeParams:
     data = pad(data, rows)
     dtype = data.x.dtype
     if bandwidth is not None:
         return KdeParams(data, jnp.log(jnp.asarray(bandwidth, dtype)))
     n = jnp.sum(data.w > 0).astype(dtype)
     dim = data.x.shape[1]
-    _, cov = weighted_moments(data)
-    h_sq = n ** (-2.0 / (dim + 4)) * jnp.trace(cov) / dim
+    h_sq = rule_factor(rule, n, dim)
+    if scales_with_data(rule):
+        _, cov = weighted_moments(data)
+        h_sq = h_sq * jnp.trace(cov) / dim
     return KdeParams(data, 0.5 * jnp.log(h_sq))
 
 
@@ -78,11 +98,11 @@ def moments(params: KdeParams) -> tuple[Float[Array, " d"], Float[Array, "d d"]]
     return mean, cov + jnp.exp(2 * params.log_bandwidth) * jnp.eye(cov.shape[0], dtype=cov.dtype)
 
 
-def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
+def family(*, data, rows: int, bandwidth: Optional[float], rule: str = "scott") -> Family:
     """The KDE family against `data` (a mad.data.RealData); `rows` is the largest sample any fit
     of the loop sees."""
 
-    return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth), log_prob=log_prob)
+    return point_family(data=data, sample=sample, fit=lambda key, frame, stats: fit(stats, rows=rows, bandwidth=bandwidth, rule=rule), log_prob=log_prob)
 
 
 # ----------------------------------------------------------------------------- spec
@@ -90,11 +110,13 @@ def family(*, data, rows: int, bandwidth: Optional[float]) -> Family:
 
 @dataclass(frozen=True)
 class KdeConfig:
-    """model=kde: Gaussian kernels of standard deviation `bandwidth` (None: Scott's rule, refitted each
-    generation)."""
+    """model=kde: Gaussian kernels of standard deviation `bandwidth`, or (None) the bandwidth `rule`
+    refitted each generation: scott or silverman (scaled by the sample's variance, as scipy's
+    gaussian_kde), scott_sklearn or silverman_sklearn (unscaled, as scikit-learn's KernelDensity)."""
 
     name: str = "kde"
     bandwidth: Optional[float] = None
+    rule: str = "scott"
 
 
 def _rows(config) -> int:
@@ -110,8 +132,9 @@ def _metrics(config, fam, data):
 
 
 def _validate(config) -> None:
-    from mad.config import SCALE_RANGE, ConfigError, positive
+    from mad.config import SCALE_RANGE, ConfigError, choice, positive
 
+    choice("model.rule", config.model.rule, RULES)
     if config.model.bandwidth is not None:
         positive("model.bandwidth", config.model.bandwidth)
         low, high = SCALE_RANGE[config.precision]
@@ -152,7 +175,7 @@ def _theory(config, loop) -> dict:
         return {}
     ratio = theory.trace_ratio(
         config.generations, n=config.loop.n_syn, n_init=config.loop.init_size, dim=config.data.dim,
-        trace0=float(np.trace(make_data(config).cov)), bandwidth=config.model.bandwidth, lam=config.loop.lam,
+        trace0=float(np.trace(make_data(config).cov)), bandwidth=config.model.bandwidth, lam=config.loop.lam, rule=config.model.rule,
     )  # fmt: skip
     return {"trace_ratio": ratio}
 
@@ -167,7 +190,7 @@ SPEC = FamilySpec(
     doc="Gaussian kernel density estimate (fixed bandwidth or Scott's rule), scored from samples",
     config=KdeConfig,
     data=POINT_DATA,
-    build=lambda config, data: family(data=data, rows=_rows(config), bandwidth=config.model.bandwidth),
+    build=lambda config, data: family(data=data, rows=_rows(config), bandwidth=config.model.bandwidth, rule=config.model.rule),
     metrics=_metrics,
     metric_docs=sample_docs,
     exact_pooling=False,

@@ -48,7 +48,10 @@ class DataConfig:
 
     gaussian: N(0, scale^2 I_dim). gmm_ring / gmm_grid (dim 2): 8 modes on a circle of radius
     `spread`, or the 5 x 5 grid of 25 modes `spread` apart (MAD), each N(centre, scale^2 I); odd
-    modes have relative weight `rare_weight`. moons (dim 2): two half circles with noise `scale`.
+    modes have relative weight `rare_weight`. moons (dim 2): two half circles with noise `scale`,
+    arc positions drawn uniformly at random (`spacing=random`) or, like scikit-learn's
+    make_moons, n // 2 points evenly spaced on the upper arc and the rest on the lower
+    (`spacing=even`).
     digits: scikit-learn's handwritten digits, PCA to `dim`, 20% held out. `n_test` held-out
     points score the models (digits: its held-out split).
     Discrete data: zipf (p_i proportional to i^-exponent over `vocab` symbols), words (the `vocab`
@@ -66,6 +69,10 @@ class DataConfig:
     vocab: int = 1000
     exponent: float = 1.1
     rate: float = 1.0
+    spacing: str = "random"
+
+
+SPACINGS = ("random", "even")
 
 
 def ModelConfig(name: str = "gaussian", **keys: Any) -> Any:
@@ -241,6 +248,7 @@ def validate(config: Config) -> Config:
     ]  # fmt: skip
     if loop.name not in runs_in:
         raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(runs_in)}")
+    choice("data.spacing", data.spacing, SPACINGS)
     positive("data.spread", data.spread)
     positive("data.rare_weight", data.rare_weight)
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):

@@ -62,6 +62,7 @@ INVALID = {
     "data.scale": ([0.0, -1.0, 1e20, *NOT_NUMBERS], Config()),
     "data.spread": ([0.0, -2.0, math.nan, math.inf], Config()),
     "data.rare_weight": ([0.0, -1.0, math.nan], Config()),
+    "data.spacing": (["grid", 0], Config()),
     "data.n_test": ([0, 1, -5, 3.5], tiny("kde")),
     "data.vocab": ([0, 1, -3, 2.5], tiny("categorical")),
     "data.exponent": ([-1.0, math.nan, math.inf], tiny("categorical")),

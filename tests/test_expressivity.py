@@ -44,3 +44,18 @@ def test_gaussian_on_non_gaussian_data_follows_the_recursion(name):
 def test_non_gaussian_data_needs_drawn_points():
     with pytest.raises(ConfigError, match=r"data=moons is not Gaussian: model=gaussian needs model\.backend=samples"):
         mad.simulate(Config(data=DataConfig(name="moons", dim=2), model=ModelConfig(backend="suffstats")))
+
+
+@pytest.mark.parametrize("n", [7, 200])
+def test_even_moons_are_scikit_learns_make_moons(n):
+    from sklearn.datasets import make_moons
+
+    config = Config(data=DataConfig(name="moons", dim=2, scale=1e-12, spacing="even"), precision="float64")
+    drawn = np.asarray(make_data(config).sample(jax.random.key(0), n))
+    reference, _ = make_moons(n, shuffle=False, noise=0.0)
+    np.testing.assert_allclose(drawn, reference, atol=1e-9)
+    # the same arcs and the same exact moments as the random spacing
+    random = make_data(Config(data=DataConfig(name="moons", dim=2, scale=1e-12), precision="float64"))
+    np.testing.assert_allclose(make_data(config).cov, random.cov)
+    with pytest.raises(ConfigError, match=r"data\.spacing='grid'.*random, even"):
+        mad.validate(Config(data=DataConfig(name="moons", dim=2, spacing="grid")))

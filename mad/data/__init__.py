@@ -54,8 +54,11 @@ def grid_centres(side: int, spacing: float) -> np.ndarray:
     return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
-def moons(noise: float, dtype) -> tuple[Callable, Callable]:
-    """Two interleaved half circles (scikit-learn's make_moons) plus N(0, noise^2 I) noise.
+def moons(noise: float, dtype, spacing: str = "random") -> tuple[Callable, Callable]:
+    """Two interleaved half circles plus N(0, noise^2 I) noise: arc positions uniform at random
+    (`random`: each point on either arc with probability 1/2), or as scikit-learn's make_moons
+    lays them out (`even`: n // 2 points evenly spaced on the upper arc, the rest on the lower,
+    before the noise).
 
     Not a mixture, so any finite mixture misfits it (functional expressivity error). Its density
     is the arcs' uniform measure convolved with the noise, integrated on 512 points per arc.
@@ -68,10 +71,17 @@ def moons(noise: float, dtype) -> tuple[Callable, Callable]:
 
     def sample(key, n):
         k_t, k_side, k_noise = jax.random.split(key, 3)
-        t = jax.random.uniform(k_t, (n,), dtype, 0.0, jnp.pi)
-        upper, lower = arcs(t)
-        side = jax.random.bernoulli(k_side, 0.5, (n,))[:, None]
-        return jnp.where(side, upper, lower) + noise * random.normal(k_noise, (n, 2), dtype)
+        if spacing == "even":
+            upper_n = n // 2
+            upper, _ = arcs(jnp.linspace(0.0, jnp.pi, upper_n, dtype=dtype))
+            _, lower = arcs(jnp.linspace(0.0, jnp.pi, n - upper_n, dtype=dtype))
+            on_arcs = jnp.concatenate([upper, lower])
+        else:
+            t = jax.random.uniform(k_t, (n,), dtype, 0.0, jnp.pi)
+            upper, lower = arcs(t)
+            side = jax.random.bernoulli(k_side, 0.5, (n,))[:, None]
+            on_arcs = jnp.where(side, upper, lower)
+        return on_arcs + noise * random.normal(k_noise, (n, 2), dtype)
 
     grid = jnp.linspace(0.0, jnp.pi, 512, dtype=dtype)
     nodes = jnp.concatenate(arcs(grid))  # (1024, 2), equal mass each
@@ -127,7 +137,7 @@ def make_data(config: Config):
     if cfg.name == "regression":
         return discrete.regression(config.loop.n_syn, cfg.dim, cfg.scale)
     if cfg.name == "moons":
-        sample, log_prob = moons(cfg.scale, dtype)
+        sample, log_prob = moons(cfg.scale, dtype, cfg.spacing)
         test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
         t = np.linspace(0.0, np.pi, 512)
         nodes = np.concatenate([np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)])

@@ -54,6 +54,10 @@ def test_figures_draw_the_mean_against_the_expectation(run_dir):
     solid = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "-"]
     assert any(np.array_equal(line.get_ydata(), drawn["mean"]) for line in solid)
     assert not any(np.array_equal(line.get_ydata(), here.sel(stat="q50").values) for line in solid)
+    # two grid axes: one panel per n_syn, a curve per lam in each
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["n_syn=10", "n_syn=30"]
+    assert [len([ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]) for ax in panels] == [2, 2]
 
 
 def test_the_report_tells_a_heavy_tail_from_a_disagreement():

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
@@ -73,11 +74,49 @@ def plotted(ds: xr.Dataset, metric: str, point: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
+# A grid of several axes is drawn as panels, one per value of the other axes, up to this many.
+MAX_PANELS = 6
+
+
+def _panels(ds: xr.Dataset) -> list[tuple[dict, list[dict]]]:
+    """[(what the panel fixes, the grid points it draws)]: one panel for a grid of one axis; with
+    more axes, one panel per combination of the axes after the first (when there are few)."""
+    axes = grid_axes(ds)
     points = grid_points(ds)
-    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(points)))
+    if len(axes) < 2:
+        return [({}, points)]
+    rest = grid_points(ds.isel({axes[0]: 0}, drop=True))
+    if len(rest) > MAX_PANELS:
+        return [({}, points)]
+    return [(fixed, [p for p in points if all(p[k] == v for k, v in fixed.items())]) for fixed in rest]
+
+
+def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
+    panels = _panels(ds)
     theory = f"{metric}_theory"
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    columns = min(len(panels), 3)
+    rows = -(-len(panels) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(4.2 * columns + 1.5 if columns > 1 else 7.5, 3.6 * rows + 0.9), dpi=110, sharey=True, squeeze=False)
+    for ax in grid.flat[len(panels):]:
+        ax.set_visible(False)
+    shown = []
+    for ax, (fixed, points) in zip(grid.flat, panels):
+        shown += _draw_panel(ax, ds, metric, points, fixed)
+    if metric not in FRACTIONS and _wants_log(np.concatenate(shown)):
+        for ax in grid.flat:
+            ax.set_yscale("log")
+    what = "fraction of loops (+-2 sem)" if metric in FRACTIONS else "mean over loops (+-2 sem); faint: q05-q95 of the loops"
+    if theory in ds:
+        what += "; dashed: closed-form expectation"
+    fig.suptitle(f"{ds[metric].attrs.get('long_name', metric)}\n{what}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_panel(ax, ds: xr.Dataset, metric: str, points: list[dict], fixed: dict) -> list[np.ndarray]:
+    """One panel: a curve per grid point (labelled by what the panel does not fix); returns the
+    values drawn, for the choice of scale."""
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(points)))
     generation = ds.generation.values
     shown = []
     for point, colour in zip(points, colours):
@@ -85,24 +124,21 @@ def metric_figure(ds: xr.Dataset, metric: str) -> plt.Figure:
         if "q05" in drawn:  # context: where single loops go
             ax.fill_between(generation, drawn["q05"], drawn["q95"], color=colour, alpha=0.08, lw=0)
             shown.append(np.concatenate([drawn["q05"][1:], drawn["q95"][1:]]))
-        ax.plot(generation, drawn["mean"], color=colour, lw=1.6, label=_label(point))
+        label = _label({k: v for k, v in point.items() if k not in fixed})
+        ax.plot(generation, drawn["mean"], color=colour, lw=1.6, label=label)
         ax.fill_between(generation, drawn["low"], drawn["high"], color=colour, alpha=0.35, lw=0)
         shown.append(drawn["mean"][1:])
         if "theory" in drawn:
             ax.plot(generation, drawn["theory"], color=colour, lw=1.2, ls="--")
             shown.append(drawn["theory"][1:])
-    if metric not in FRACTIONS and _wants_log(np.concatenate(shown)):
-        ax.set_yscale("log")
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
-    what = "fraction of loops (+-2 sem)" if metric in FRACTIONS else "mean over loops (+-2 sem); faint: q05-q95 of the loops"
-    if theory in ds:
-        what += "; dashed: closed-form expectation"
-    ax.set_title(f"{ds[metric].attrs.get('long_name', metric)}\n{what}", fontsize=9)
+    if fixed:
+        ax.set_title(_label(fixed), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2 if len(points) > 6 else 1, loc="best")
-    fig.tight_layout()
-    return fig
+    return shown
 
 
 def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
@@ -114,14 +150,16 @@ def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
     x = ds[axis].values.astype(float)
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
     theory = f"{metric}_theory"
-    for point, colour in zip(rest, colours):
+    for i, (point, colour) in enumerate(zip(rest, colours)):
         var = final[metric].sel(point)
         mean, sem = var.sel(stat="mean").values, var.sel(stat="sem").values
         ax.errorbar(x, mean, yerr=2 * sem, color=colour, marker="o", ms=4, capsize=3, label=_label(point) if point else "simulation")
         if theory in ds and np.isfinite(final[theory].sel(point).values).any():
-            ax.plot(x, final[theory].sel(point).values, color=colour, ls="--", marker="x", label="closed-form expectation")
+            ax.plot(x, final[theory].sel(point).values, color=colour, ls="--", marker="x", label="closed-form expectation" if i == 0 else None)
     if _wants_log(final[metric].sel(stat="mean").values):
         ax.set_yscale("log")
+    if np.all(x > 0) and x.max() / x.min() >= 10:  # values spread over decades (n = 10 ... 1000)
+        ax.set_xscale("log")
     ax.set_xlabel(axis)
     ax.set_ylabel(f"{metric} at generation {int(ds.generation.values[-1])}")
     ax.set_title(f"{metric} after the last generation: mean +- 2 sem" + ("; dashed: closed form" if theory in ds else ""), fontsize=9)

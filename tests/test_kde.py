@@ -74,6 +74,7 @@ def test_variance_follows_the_recursion(bandwidth):
         assert np.all(np.isfinite(ds[name].sel(stat="mean").values)), name
 
 
+@pytest.mark.slow
 def test_every_bandwidth_rule_follows_its_recursion():
     # scikit-learn's rules fix the kernel by the fit's size (a different kernel in generation 1,
     # n_init != n_syn); the scaled rules make the variance geometric.
@@ -84,6 +85,7 @@ def test_every_bandwidth_rule_follows_its_recursion():
     assert_on_theory(mad.simulate(config), ("trace_ratio",))
 
 
+@pytest.mark.slow
 def test_a_variance_beyond_float32_is_announced_and_counted(caplog):
     # Scott's rule at n = 10, d = 2 multiplies the variance by about 1.46 per generation: float32
     # overflows after some 270 generations (the closed form). The run says so before it starts, and the loops that

@@ -21,7 +21,8 @@ def test_chunked_stats_equal_numpy(chunks):
     np.testing.assert_allclose(out[:, 0], x.mean(1), rtol=1e-12)
     np.testing.assert_allclose(out[:, 1], x.std(1, ddof=1), rtol=1e-9)
     np.testing.assert_allclose(out[:, 2], x.std(1, ddof=1) / np.sqrt(50), rtol=1e-9)
-    np.testing.assert_allclose(out[:, 3:], np.moveaxis(np.quantile(x, QUANTILES, axis=1), 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(out[:, 3:8], np.moveaxis(np.quantile(x, QUANTILES, axis=1), 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(out[:, 8], np.max(x, axis=1) / np.sum(x, axis=1), rtol=1e-12)  # the top 1% of 50 loops: one
 
 
 def test_stats_of_saturated_values_stay_finite():
@@ -43,8 +44,8 @@ def test_nonfinite_loops_are_left_out_not_spread():
     stats.update(x[:, 3:])
     res = stats.result()
     finite = np.array([2.0, 4.0])
-    np.testing.assert_allclose(res[0, :, 0], [4.0, np.std([1, 3, 5, 7], ddof=1), np.std([1, 3, 5, 7], ddof=1) / 2, *np.quantile([1, 3, 5, 7], QUANTILES)])
-    np.testing.assert_allclose(res[0, :, 1], [3.0, finite.std(ddof=1), finite.std(ddof=1) / np.sqrt(2), *np.quantile(finite, QUANTILES)])
+    np.testing.assert_allclose(res[0, :, 0], [4.0, np.std([1, 3, 5, 7], ddof=1), np.std([1, 3, 5, 7], ddof=1) / 2, *np.quantile([1, 3, 5, 7], QUANTILES), 7 / 16])
+    np.testing.assert_allclose(res[0, :, 1], [3.0, finite.std(ddof=1), finite.std(ddof=1) / np.sqrt(2), *np.quantile(finite, QUANTILES), 4 / 6])
     empty = LoopStats()
     empty.update(np.full((1, 3, 1), np.nan))
     assert np.all(np.isnan(empty.result()))

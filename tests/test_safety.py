@@ -163,14 +163,19 @@ def test_sigterm_during_a_long_chunk_exits_at_once(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "mad.sweep", *args], cwd=REPO, env={**os.environ, "WANDB_MODE": "disabled"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    deadline = time.monotonic() + 120
-    while not (tmp_path / ".lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(15)  # imported, validated, compiling or computing
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
-    waited = time.monotonic() - sent
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / ".lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(15)  # imported, validated, compiling or computing
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+        waited = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:  # never leave a sweep computing behind a failed test
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, out
     assert "interrupted; finished grid points are saved" in out
     assert waited < 60, f"exit took {waited:.0f} s after SIGTERM"

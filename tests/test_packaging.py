@@ -6,6 +6,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -15,6 +17,7 @@ def test_package_list_matches_the_tree():
     assert listed == found | {"mad.conf"}
 
 
+@pytest.mark.slow  # pip and a fresh interpreter in subprocesses
 def test_wheel_ships_configs_and_composes_outside_the_repo(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],

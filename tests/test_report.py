@@ -102,6 +102,7 @@ def test_report_command_rejects_a_folder_without_results(tmp_path):
     assert proc.returncode == 2 and "results.nc" in proc.stderr
 
 
+@pytest.mark.slow  # wandb starts its service process
 def test_wandb_offline_writes_one_run_per_grid_point(run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     from mad.results import read_netcdf

@@ -117,6 +117,14 @@ def top_share(magnitudes: np.ndarray, share: float = 0.01) -> np.ndarray:
 POINT_CONFIG = "point_config"
 
 
+def point_yaml(config: Any) -> str:
+    """A grid point's config as YAML, with the settings that change neither its values nor what is
+    kept (progress, resume, overwrite, chunk, logger) at their defaults: a resumed point records
+    the same config as an uninterrupted one."""
+    plain = dataclasses.replace(config, progress=True, resume=False, overwrite=False, chunk=0, logger=type(config.logger)())
+    return config_yaml(plain)
+
+
 def config_yaml(config: Any) -> str:
     """The resolved config as YAML (dataclasses, including grid values that are configs)."""
     return OmegaConf.to_yaml(OmegaConf.create(dataclasses.asdict(config)))
@@ -223,9 +231,7 @@ def fingerprint(config: Any, index: int, keep_loops: bool) -> str:
     from their YAML files, so an edited option invalidates it), grid index and contents."""
     import hashlib
 
-    # Settings that change neither the values nor what is kept do not invalidate a saved point.
-    plain = dataclasses.replace(config, progress=True, resume=False, overwrite=False, chunk=0, logger=type(config.logger)())
-    text = f"{config_yaml(plain)}|{index}|{keep_loops}|{CHECKPOINT_FORMAT}"
+    text = f"{point_yaml(config)}|{index}|{keep_loops}|{CHECKPOINT_FORMAT}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

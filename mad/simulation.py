@@ -105,7 +105,7 @@ def run(
     }
     summary = results.summary_dataset(
         axes, stats, predictions, generations=config.generations, attrs=attrs, docs=_docs(points),
-        configs={p.index: results.config_yaml(p.config) for p in points},
+        configs={p.index: results.point_yaml(p.config) for p in points},
     )  # fmt: skip
     loops = None
     if keep_loops:

@@ -50,7 +50,7 @@ def test_resume_of_a_finished_run_recomputes_nothing(lambda_run):
     before = read_netcdf(run_dir / "results.nc")
     proc = sweep("+grid=lambda", "loops=32", "generations=3", "save.per_loop=true", "resume=true", run_dir=run_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "resumed 7 grid point(s)" in proc.stdout + proc.stderr
+    assert "resumed 7 of 7 grid point(s)" in proc.stdout + proc.stderr
     after = read_netcdf(run_dir / "results.nc")
     for name in before.data_vars:
         assert after[name].equals(before[name]), name
@@ -132,7 +132,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     assert first.exists() and not (killed / "results.nc").exists()
     resumed = sweep(*args, "resume=true", run_dir=killed)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resumed 1 grid point(s)" in resumed.stdout + resumed.stderr
+    assert "resumed 1 of 2 grid point(s)" in resumed.stdout + resumed.stderr
     assert sweep(*args, run_dir=clean).returncode == 0
     a, b = read_netcdf(killed / "results.nc"), read_netcdf(clean / "results.nc")
     for name in b.data_vars:

@@ -73,8 +73,7 @@ def test_a_damaged_checkpoint_is_computed_again(tmp_path, caplog):
     assert calls  # recomputed, not a BadZipFile traceback
     assert "ignoring unreadable checkpoint" in caplog.text
     for name in reference.data_vars:
-        if name != "point_config":  # which records resume=true
-            np.testing.assert_array_equal(resumed[name].values, reference[name].values)
+        np.testing.assert_array_equal(resumed[name].values, reference[name].values)
 
 
 def test_unreadable_results_give_one_line_errors(tmp_path):

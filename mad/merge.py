@@ -53,6 +53,9 @@ def merge(slices: Sequence[xr.Dataset], trailing: tuple[str, ...] = ("stat", "ge
     shape = tuple(slices[0].sizes[d] for d in dims)
     total = int(np.prod(shape)) if shape else 1
     out = slices[0].copy(deep=True)
+    for name, var in out.data_vars.items():
+        if var.dtype.kind in "US":  # text read back with a fixed width: longer values must fit
+            out[name] = var.astype(object)
     for ds in slices[1:]:
         for name, var in ds.data_vars.items():
             if name not in out:  # a variable only some slices have (theory at some points)

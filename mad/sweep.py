@@ -60,8 +60,11 @@ def main(cfg: DictConfig) -> None:
             from mad.tracking import check_credentials
 
             check_credentials(config.logger.wandb)
-            _check_earlier_results(out, config)
+            from mad.grid import expand
             from mad.simulation import run
+
+            expand(config, compose_option)  # every grid point valid before anything else is said
+            _check_earlier_results(out, config)
 
             result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
             _write(result, out, config)

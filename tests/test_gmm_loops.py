@@ -31,7 +31,7 @@ def test_every_loop_runs_with_mixtures(loop):
     cfg = dataclasses.replace(load_option("loop", loop), n_syn=200, n_real=100 if loop in ("augment", "fresh") else 0)
     ds = mad.simulate(dataclasses.replace(SMALL, loop=cfg))
     diagnostics = {"em_iterations", "em_converged"} | ({"real_share"} if loop == "fresh" else {"pool_size", "real_share"})
-    assert set(ds.data_vars) == SAMPLE_METRICS | {"nonfinite"} | diagnostics
+    assert set(ds.data_vars) == SAMPLE_METRICS | {"nonfinite", "collapsed", "point_config"} | diagnostics
     assert not ds.nonfinite.sel(stat="mean").values.any()
     for name in SAMPLE_METRICS:
         assert np.all(np.isfinite(ds[name].values)), name

@@ -105,13 +105,14 @@ class LoopStats:
 
 def top_share(magnitudes: np.ndarray, share: float = 0.01) -> np.ndarray:
     """(..., loop, generation) -> (..., generation): the part of the sum carried by the largest
-    `share` of the loops (at least one loop); NaN where the sum is zero."""
+    `share` of the loops (at least one loop); where every value is zero the loops are all equal,
+    and the top ones carry their even part."""
     loops = magnitudes.shape[-2]
     k = max(1, int(np.ceil(share * loops)))
     top = np.partition(magnitudes, loops - k, axis=-2)[..., loops - k :, :]
     total = np.sum(magnitudes, axis=-2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, np.sum(top, axis=-2) / np.where(total > 0, total, 1.0), np.nan)
+        return np.where(total > 0, np.sum(top, axis=-2) / np.where(total > 0, total, 1.0), k / loops)
 
 
 POINT_CONFIG = "point_config"

@@ -100,7 +100,8 @@ class LoopStats:
             with warnings.catch_warnings():  # an all-NaN slice (no finite loop) is NaN, as it should be
                 warnings.simplefilter("ignore", RuntimeWarning)
                 quantiles = np.nanquantile(np.where(finite, head, np.nan), QUANTILES, axis=-2)
-        return np.stack([mean, std, sem, *quantiles, top_share(np.where(finite, np.abs(head), 0.0))], axis=-2)
+        tail = np.where(np.any(finite, axis=-2), top_share(np.where(finite, np.abs(head), 0.0)), np.nan)  # NaN: no finite loop
+        return np.stack([mean, std, sem, *quantiles, tail], axis=-2)
 
 
 def top_share(magnitudes: np.ndarray, share: float = 0.01) -> np.ndarray:

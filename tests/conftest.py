@@ -11,6 +11,7 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
@@ -24,6 +25,17 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("mad")
+
+
+@pytest.fixture
+def no_compilation(monkeypatch):
+    """Fail if anything reaches the engine: a config must be refused before it compiles."""
+    from mad import simulation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine ran for a config that should have been refused")
+
+    monkeypatch.setattr(simulation, "run_program", refuse)
 
 
 def pytest_configure(config):

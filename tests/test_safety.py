@@ -23,14 +23,6 @@ from mad.results import ResultsError, read_netcdf
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def no_compilation(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("the engine ran for a config that cannot fit")
-
-    monkeypatch.setattr(simulation, "run_program", refuse)
-
-
 @pytest.mark.parametrize(
     "config,key",
     [

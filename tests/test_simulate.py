@@ -6,22 +6,12 @@ import numpy as np
 import pytest
 
 import mad
-from mad import engine, simulation
+from mad import engine
 from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig
 from mad.grid import expand, load_option
 from mad.results import STATS
 
 SMALL = dict(loops=16, generations=4, progress=False)
-
-
-@pytest.fixture
-def no_compilation(monkeypatch):
-    """Fail if anything reaches the engine."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the engine ran for an invalid config")
-
-    monkeypatch.setattr(simulation, "run_program", refuse)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import logging
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import jax
 import numpy as np
@@ -40,14 +40,18 @@ def run(
     resolve: Optional[grids.Resolver] = None,
     keep_loops: Optional[bool] = None,
     checkpoint: Optional[Path] = None,
+    before: Optional[Callable[[], None]] = None,
 ) -> Result:
     """Run every grid point of `config`; keep per-loop trajectories if asked (default: save.per_loop).
 
     With a `checkpoint` folder every finished grid point is saved there; with `config.resume`
-    grid points already saved for the same config are loaded instead of recomputed.
+    grid points already saved for the same config are loaded instead of recomputed. `before()` is
+    called once every grid point is valid, before anything is loaded or computed.
     """
     keep_loops = config.save.per_loop if keep_loops is None else keep_loops
     axes, points = grids.expand(config, resolve)
+    if before is not None:
+        before()
     # A slice of the grid (shard.count processes): points keep their index, hence their keys.
     total_points = len(points)
     points = [p for p in points if p.index % config.shard.count == config.shard.index]

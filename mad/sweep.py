@@ -60,13 +60,12 @@ def main(cfg: DictConfig) -> None:
             from mad.tracking import check_credentials
 
             check_credentials(config.logger.wandb)
-            from mad.grid import expand
             from mad.simulation import run
 
-            expand(config, compose_option)  # every grid point valid before anything else is said
-            _check_earlier_results(out, config)
-
-            result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS)
+            # Earlier results are judged once every grid point is valid (an invalid config is
+            # reported as such), before anything is computed; the grid is expanded once.
+            judge = lambda: _check_earlier_results(out, config)  # noqa: E731
+            result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS, before=judge)
             _write(result, out, config)
     except (ConfigError, FolderBusy) as err:
         log.error("invalid config: %s" if isinstance(err, ConfigError) else "%s", err)

@@ -111,3 +111,39 @@ def test_weighted_pooling_gives_the_weighted_mean():
     assert float(count) == 50.0 and float(total / count) == pytest.approx(0.25 * 3.0 + 0.75 * 5.0)
     total, count = pool(jnp.asarray(30.0), jnp.asarray(10.0), jnp.asarray(200.0), jnp.asarray(40.0))
     assert (float(total), float(count)) == (230.0, 50.0)
+
+
+def test_accumulated_poisson_error_is_the_sum_of_inverse_squares():
+    # Gerstgrasser et al.'s law for a counting family: E (lambda_t - lambda*)^2 = (lambda*/n) sum_{i<=t} 1/i^2.
+    rate, n = 3.0, 50
+    error = discrete.refit_sq_error(200, point_var=rate, shrink=0.0, mode="accumulate", n=n, n_init=n)
+    np.testing.assert_allclose(error[1:], rate / n * np.cumsum(1.0 / np.arange(1, 201) ** 2), rtol=1e-12)
+    assert error[-1] < rate / n * np.pi**2 / 6
+    replaced = discrete.refit_sq_error(200, point_var=rate, shrink=0.0, mode="replace", n=n, n_init=n)
+    np.testing.assert_allclose(replaced[1:], rate / n * np.arange(1, 201), rtol=1e-12)  # linear growth
+
+
+REFIT_LOOPS = {
+    "replace": LoopConfig(n_syn=20, n_init=30),
+    "accumulate": LoopConfig(name="accumulate", n_syn=20, n_init=30),
+    "fresh": LoopConfig(name="fresh", n_syn=20, n_real=10),
+    "fresh_weighted": LoopConfig(name="fresh", n_syn=20, n_real=10, real_weight=0.6),
+}
+
+
+@pytest.mark.parametrize("loop", list(REFIT_LOOPS))
+def test_refit_squared_error_follows_its_recursion(loop):
+    # Both counting families in every loop with fresh or pooled counts, against the exact recursion.
+    base = dict(loop=REFIT_LOOPS[loop], loops=4096, generations=12, progress=False)
+    poisson = mad.simulate(Config(data=DataConfig(name="poisson", rate=2.0), model=ModelConfig(name="poisson"), **base))
+    assert_on_theory(poisson, ("rate_sq_error",))
+    counts = mad.simulate(Config(data=DataConfig(name="zipf", vocab=30, exponent=1.0), model=ModelConfig(name="categorical"), **base))
+    assert_on_theory(counts, ("sq_error",))
+    growth = counts.sq_error_theory.values[-1] / counts.sq_error_theory.values[1]
+    assert growth > 2 if loop == "replace" else growth < 2  # only the fully synthetic loop drifts away
+
+
+def test_a_fixed_real_set_has_no_squared_error_law():
+    config = Config(data=DataConfig(name="poisson", rate=2.0), model=ModelConfig(name="poisson"),
+                    loop=LoopConfig(name="augment", n_syn=20, n_real=10), loops=16, generations=3, progress=False)  # fmt: skip
+    assert "rate_sq_error_theory" not in mad.simulate(config)

@@ -104,19 +104,28 @@ def _validate(config) -> None:
 
 
 def _theory(config, loop) -> dict:
+    import numpy as np
+
     from mad.data import make_data
     from mad.theory import discrete
 
-    if not loop.fully_synthetic or config.model.alpha != 0 or config.loop.lam != 1.0:
+    if config.model.alpha != 0 or config.loop.lam != 1.0:
         return {}
-    support, lost = discrete.categorical_loss(make_data(config).probs, config.generations, n=config.loop.n_syn, n_init=config.loop.init_size)
-    return {"support_size": support, "tail_mass_lost": lost}
+    probs = make_data(config).probs
+    out = {}
+    error = discrete.refit_error_for(config, loop, point_var=1.0 - float(np.sum(probs**2)), shrink=1.0)
+    if error is not None:
+        out["sq_error"] = error
+    if loop.fully_synthetic:
+        support, lost = discrete.categorical_loss(probs, config.generations, n=config.loop.n_syn, n_init=config.loop.init_size)
+        out.update(support_size=support, tail_mass_lost=lost)
+    return out
 
 
 def _docs():
     from mad.metrics.discrete import COLLAPSED_DOCS, DOCS
 
-    return {**{k: DOCS[k] for k in ("support_size", "tail_mass_lost", "entropy", "kl_fwd", "tv")}, "collapsed": COLLAPSED_DOCS["categorical"]}
+    return {**{k: DOCS[k] for k in ("support_size", "tail_mass_lost", "entropy", "kl_fwd", "tv", "sq_error")}, "collapsed": COLLAPSED_DOCS["categorical"]}
 
 
 SPEC = FamilySpec(

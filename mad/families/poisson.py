@@ -81,17 +81,22 @@ def _theory(config, loop) -> dict:
 
     from mad.theory import discrete
 
-    if not loop.fully_synthetic:
-        return {}
-    g, n = config.generations, config.loop.n_syn
-    alive = discrete.poisson_survival(g, rate=config.data.rate, n=n, n_init=config.loop.init_size)
-    return {"alive": alive, "collapsed": 1.0 - alive, "rate_ratio": np.ones(g + 1)}
+    out = {}
+    rate = config.data.rate
+    error = discrete.refit_error_for(config, loop, point_var=rate, shrink=0.0)  # Var of one count: the rate
+    if error is not None:
+        out["rate_sq_error"] = error / rate**2
+    if loop.fully_synthetic:
+        g, n = config.generations, config.loop.n_syn
+        alive = discrete.poisson_survival(g, rate=rate, n=n, n_init=config.loop.init_size)
+        out.update(alive=alive, collapsed=1.0 - alive, rate_ratio=np.ones(g + 1))
+    return out
 
 
 def _docs():
     from mad.metrics.discrete import COLLAPSED_DOCS, DOCS
 
-    return {**{k: DOCS[k] for k in ("rate_ratio", "alive")}, "collapsed": COLLAPSED_DOCS["poisson"]}
+    return {**{k: DOCS[k] for k in ("rate_ratio", "rate_sq_error", "alive")}, "collapsed": COLLAPSED_DOCS["poisson"]}
 
 
 SPEC = FamilySpec(

@@ -2,8 +2,9 @@
 
 categorical: support_size (symbols the model can still draw), tail_mass_lost (real probability of
 the symbols it cannot), entropy (nats), kl_fwd = KL(real || model) (saturating at the largest
-finite number once a real symbol is lost), tv (total variation distance).
-poisson: rate_ratio = rate_t / rate_0, and alive (1 while the rate is not zero).
+finite number once a real symbol is lost), tv (total variation distance), sq_error = ||p_t - p||^2.
+poisson: rate_ratio = rate_t / rate_0, rate_sq_error = (rate_t / rate_0 - 1)^2, and alive (1 while
+the rate is not zero).
 linreg: test_error, the excess risk ||w_t - w*||^2 on isotropic test inputs.
 """
 
@@ -17,7 +18,9 @@ DOCS = {
     "entropy": "entropy of the model (nats)",
     "kl_fwd": "KL(real || model), saturating at the largest finite number once a symbol is lost",
     "tv": "total variation distance to the real distribution",
+    "sq_error": "squared Euclidean distance ||p_t - p||^2 of the probabilities to the real ones",
     "rate_ratio": "fitted rate over the real rate",
+    "rate_sq_error": "relative squared error (rate_t / rate_0 - 1)^2 of the fitted rate",
     "alive": "1 while the fitted rate is above zero (its mean: the survival probability)",
     "test_error": "excess risk ||w_t - w*||^2 on isotropic test inputs",
 }
@@ -47,12 +50,14 @@ def categorical(real_probs, probs) -> dict:
         "entropy": -jnp.sum(jnp.where(alive, probs * log_p, 0.0)),
         "kl_fwd": _xlogy_ratio(real_probs, probs),
         "tv": 0.5 * jnp.sum(jnp.abs(real_probs - probs)),
+        "sq_error": jnp.sum((probs - real_probs) ** 2),
         "collapsed": jnp.sum(alive) <= 1,
     }
 
 
 def poisson(real_rate, rate) -> dict:
-    return {"rate_ratio": rate / real_rate, "alive": (rate > 0).astype(rate.dtype), "collapsed": rate <= 0}
+    ratio = rate / real_rate
+    return {"rate_ratio": ratio, "rate_sq_error": (ratio - 1) ** 2, "alive": (rate > 0).astype(rate.dtype), "collapsed": rate <= 0}
 
 
 def linreg(real_weights, weights, collapse_threshold: float) -> dict:

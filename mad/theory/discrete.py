@@ -11,6 +11,17 @@ c_1 ~ Bin(n_init, p_i), c_{t+1} ~ Bin(n, c_t / n_t), absorbed at 0. Pr(c_t = 0 |
 backward recursion through the (n + 1) x (n + 1) binomial transition matrix, which is the same
 for every symbol, so the expected support size and lost tail mass of a V-symbol vocabulary cost
 O(n^2 G + V n_init G), exactly.
+
+Squared error of the refit (both families, every loop with fresh or pooled counts; Gerstgrasser et
+al.'s accumulation laws). A fit is the mean of its points, so with e_t = E ||theta_t - theta*||^2
+and V the variance of one real point (Poisson: lambda*; categorical: 1 - ||p||^2), a point drawn
+from the model of generation t has expected variance V - s e_t (s = 0 for Poisson, whose variance
+is linear in the rate; s = 1 for categorical, whose sum_i p_i (1 - p_i) loses ||p_t - p||^2):
+  replace      e_t = e_{t-1} + (V - s e_{t-1}) / n
+  accumulate   e_t = e_{t-1} + n (V - s e_{t-1}) / N_t^2,   N_t = n_init + (t - 1) n pooled points
+  fresh        e_t = (1 - w)^2 (e_{t-1} + (V - s e_{t-1}) / n) + w^2 V / n_real   (w: real weight)
+from e_1 = V / n_init. For Poisson with n_init = n, accumulation gives (lambda*/n) sum_{i<=t} 1/i^2,
+bounded by pi^2/6 times the first error, while replacing grows linearly.
 """
 
 from __future__ import annotations
@@ -60,3 +71,54 @@ def categorical_loss(probs: np.ndarray, generations: int, *, n: int, n_init: int
         support[t] = np.sum(1.0 - gone)
         lost[t] = np.sum(probs * gone)
     return support, lost
+
+
+def refit_sq_error(
+    generations: int, *, point_var: float, shrink: float, mode: str, n: int, n_init: int, n_real: int = 0, real_weight: float | None = None
+) -> np.ndarray:
+    """E ||theta_t - theta*||^2 for t = 0..G of a mean refitted in a loop (see the module doc).
+
+    mode: "replace", "accumulate" or "fresh"; point_var = V, shrink = s; for "fresh" the real part
+    has weight real_weight (None: its share of the points, n_real / (n_real + n))."""
+    out = np.zeros(generations + 1)
+    if generations == 0:
+        return out
+    out[1] = point_var / n_init
+    if mode == "fresh":
+        w = n_real / (n_real + n) if real_weight is None else float(real_weight)
+    for t in range(2, generations + 1):
+        e = out[t - 1]
+        drawn = (point_var - shrink * e) / n  # variance a synthetic batch's mean adds
+        if mode == "replace":
+            out[t] = e + drawn
+        elif mode == "accumulate":
+            out[t] = e + drawn * (n / (n_init + (t - 1) * n)) ** 2
+        elif mode == "fresh":
+            out[t] = (1 - w) ** 2 * (e + drawn) + (w**2 * point_var / n_real if n_real else 0.0)
+        else:
+            raise ValueError(f"mode={mode!r}: one of replace, accumulate, fresh")
+    return out
+
+
+def refit_mode(loop) -> str | None:
+    """Which squared-error recursion a loop spec follows (None: no closed form, e.g. a fixed real
+    set, whose error is correlated across generations, or a subsampled pool)."""
+    if loop.fully_synthetic:
+        return "replace"
+    if loop.accumulates:
+        return "accumulate"
+    if loop.real == "fresh":
+        return "fresh"
+    return None
+
+
+def refit_error_for(config, loop, *, point_var: float, shrink: float) -> np.ndarray | None:
+    """refit_sq_error for a config's loop (None where the loop has no closed form)."""
+    mode = refit_mode(loop)
+    if mode is None:
+        return None
+    c = config.loop
+    return refit_sq_error(
+        config.generations, point_var=point_var, shrink=shrink, mode=mode, n=c.n_syn, n_init=c.init_size,
+        n_real=c.n_real if mode == "fresh" else 0, real_weight=c.real_weight if mode == "fresh" else None,
+    )  # fmt: skip

@@ -127,6 +127,29 @@ class LoopConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """How the synthetic sample size changes over generations (Shumailov et al.: a growing web).
+
+    `n_syn` names the schedule of loop.n_syn for the fit of generation t = 2..G:
+    constant (n_syn), linear (n_syn * t), power (n_syn * t^power), logistic (from n_syn up to
+    n_max, centred on generation `midpoint` with width `width`), or an explicit list with one size
+    per loop step (generations - 1 entries). Generation 1 is the fit on loop.n_init real points.
+    Sizes are rounded to integers. Families draw a schedule's samples in law (model=gaussian
+    with model.backend=suffstats, model=poisson), so a fit on 10^6 points costs what one on 100 does.
+    """
+
+    n_syn: Any = "constant"
+    power: float = 2.0
+    n_max: Optional[int] = None
+    midpoint: Optional[float] = None  # default: generations / 2
+    width: Optional[float] = None  # default: generations / 10
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_syn, (list, ListConfig)):  # a list of sizes, kept hashable
+            object.__setattr__(self, "n_syn", tuple(self.n_syn))
+
+
+@dataclass(frozen=True)
 class SaveConfig:
     per_loop: bool = False
 
@@ -178,6 +201,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: Any = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -307,12 +331,16 @@ def validate(config: Config) -> Config:
     if loop.n_fit is not None and "loop.n_fit" not in sizes:
         users = " or ".join(f"loop={name}" for name, spec in LOOPS.items() if "loop.n_fit" in spec.fit_sizes(loop))
         raise ConfigError(f"loop.n_fit is only used by {users} (got loop={loop.name}); leave it null")
+    from mad.loops import schedule
+
+    schedule.check_keys(config)
     looping.validate(config)
     family.validate(config)
     need, why = family.min_fit(config)
     for key, size in sizes.items():
         if size < need:
             raise ConfigError(f"{key}={size} is too small: {why}")
+    schedule.validate(config, need, why)
     return config
 
 

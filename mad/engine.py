@@ -24,10 +24,10 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import TRACED_KNOBS, Config, ConfigError, DataConfig, LoopConfig, MetricsConfig
+from mad.config import TRACED_KNOBS, Config, ConfigError, DataConfig, LoopConfig, MetricsConfig, ScheduleConfig
 from mad.data import make_data
 from mad.families import family_spec, make_family
-from mad.loops import Knobs, loop_spec, make_loop
+from mad.loops import Knobs, loop_spec, make_loop, schedule
 from mad.metrics import make_metrics
 
 # Device memory one compiled call may give to per-loop working data (samples, pools).
@@ -62,6 +62,7 @@ class Program:
     data: DataConfig
     model: Any  # the family's own config dataclass
     loop: LoopConfig  # every traced knob set to TRACED (or None where its absence is static)
+    schedule: ScheduleConfig
     generations: int
     precision: str
     collapse_threshold: float
@@ -73,13 +74,16 @@ class Program:
         # pooled by counts) shapes the program.
         traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS}
         loop = dataclasses.replace(config.loop, **traced)
-        return cls(config.data, config.model, loop, config.generations, config.precision, config.collapse_threshold, config.metrics)
+        return cls(
+            config.data, config.model, loop, config.schedule, config.generations, config.precision, config.collapse_threshold, config.metrics
+        )
 
     def config(self) -> Config:
         return Config(
             data=self.data,
             model=self.model,
             loop=self.loop,
+            schedule=self.schedule,
             generations=self.generations,
             precision=self.precision,
             collapse_threshold=self.collapse_threshold,
@@ -111,7 +115,7 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     config = program.config()
     data = make_data(config)
     family = make_family(config, data)
-    loop = make_loop(family, program.loop, program.generations)
+    loop = make_loop(family, program.loop, program.generations, schedule.of(config))
     metrics = make_metrics(config, family, data)
 
     def metric_key(key, t):

@@ -94,3 +94,10 @@ def log_chisquare(key: jax.Array, df: int | Sequence[int], dtype) -> Float[Array
         log_x = jnp.log(jnp.asarray(2.0, dtype)) + log_gamma(k_large, df[large] / 2.0, (large.size,), dtype)
         out = out.at[large].set(log_x)
     return out
+
+
+def log_chisquare_traced(key: jax.Array, df: Float[Array, " k"], dtype) -> Float[Array, " k"]:
+    """log X_j with independent X_j ~ chi2(df_j) for traced df_j > 0 (a schedule's sample sizes):
+    log 2 + log Gamma(df_j / 2), exact for every df (rejection sampling accepts nearly always)."""
+    df = jnp.asarray(df, dtype)
+    return jnp.log(jnp.asarray(2.0, dtype)) + log_gamma(key, df / 2.0, df.shape, dtype)

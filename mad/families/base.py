@@ -118,6 +118,12 @@ class FamilySpec:
     curation: bool = False
     """Supports loop.keep (cherry-picking synthetic points by model density): it draws points and
     its Family has a log_prob."""
+    sized_draws: Callable[[Any], bool] = lambda config: False
+    """sized_draws(config): Family.synthetic and Family.real accept a traced sample size (drawing the
+    summary in law), as schedules over generations need."""
+    sized_draws_note: Optional[str] = None
+    """When it draws sized samples, for error messages ("" always, "model.backend=suffstats" ...);
+    None: never."""
     cache_bound: bool = True
     """On a CPU, lanes run in cache-sized blocks (large per-lane working sets)."""
     validate: Callable[[Any], None] = _no_checks

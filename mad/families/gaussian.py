@@ -198,6 +198,8 @@ def standard_moments(
     its diagonal (diag: independent chi2(n - 1)), or its trace (iso: chi2(d (n - 1))).
     """
     lam = jnp.asarray(lam, dtype)
+    if not isinstance(n, (int, np.integer)):
+        return _sized_moments(key, n, lam, dim=dim, covariance=covariance, dtype=dtype)
     if backend == "samples":
         z = random.normal(key, (n, dim), dtype)
         return moments_of_points(jnp.sqrt(lam) * z)
@@ -211,6 +213,24 @@ def standard_moments(
         log_total = random.log_chisquare(k_scatter, dim * (n - 1), dtype)[0]
         root = jnp.exp(0.5 * (log_total - jnp.log(float(dim)))) * jnp.eye(dim, dtype=dtype)
     return Moments(jnp.asarray(n, dtype), mean, jnp.sqrt(lam / n) * root, jnp.asarray(1.0 / n, dtype))
+
+
+def _sized_moments(key: jax.Array, n: jax.Array, lam: Float[Array, ""], *, dim: int, covariance: str, dtype) -> Moments:
+    """`standard_moments` in law (suffstats) for a traced size n >= 2 (a schedule's n_t): the same
+    laws, with every chi-square drawn as 2 Gamma(df / 2) since its degrees of freedom are traced."""
+    n = jnp.asarray(n, dtype)
+    k_mean, k_scatter, k_off = jax.random.split(key, 3)
+    mean = jnp.sqrt(lam / n) * jax.random.normal(k_mean, (dim,), dtype)
+    if covariance == "full":  # Bartlett: df n - 1 - j on the diagonal (n > dim by validation)
+        log_diag = random.log_chisquare_traced(k_scatter, n - 1.0 - jnp.arange(dim, dtype=dtype), dtype)
+        below = np.tril(np.ones((dim, dim)), k=-1).astype(dtype)
+        root = random.normal(k_off, (dim, dim), dtype) * below + jnp.diag(jnp.exp(0.5 * log_diag))
+    elif covariance == "diag":
+        root = jnp.diag(jnp.exp(0.5 * random.log_chisquare_traced(k_scatter, jnp.full(dim, n - 1.0), dtype)))
+    else:
+        log_total = random.log_chisquare_traced(k_scatter, (dim * (n - 1.0))[None], dtype)[0]
+        root = jnp.exp(0.5 * (log_total - jnp.log(float(dim)))) * jnp.eye(dim, dtype=dtype)
+    return Moments(n, mean, jnp.sqrt(lam / n) * root, 1.0 / n)
 
 
 # ----------------------------------------------------------------------------- frames
@@ -407,4 +427,6 @@ SPEC = FamilySpec(
     validate=_validate,
     theory=_theory,
     lane_floats=_lane_floats,
+    sized_draws=lambda config: config.model.backend == "suffstats",
+    sized_draws_note="model.backend=suffstats",
 )

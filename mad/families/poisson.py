@@ -67,12 +67,16 @@ def _validate(config) -> None:
     from mad.config import ConfigError, positive
 
     positive("data.rate", config.data.rate)
+    from mad.loops import schedule
+
     loop = config.loop
-    largest = loop.draw_size * config.data.rate
+    scheduled = schedule.of(config)
+    points = max(loop.draw_size, 0 if scheduled is None else int(scheduled.max()) + loop.n_real)
+    largest = points * config.data.rate
     if largest >= 2**31 / 2:  # the sum of a sample is one int32 Poisson draw (mean + many SDs < 2^31)
         raise ConfigError(
-            f"data.rate={config.data.rate} x {loop.draw_size} points is too large: "
-            "a sample's count is one int32 Poisson draw; keep data.rate x loop.n_syn below 2^30"
+            f"data.rate={config.data.rate} x {points} points is too large: "
+            "a sample's count is one int32 Poisson draw; keep data.rate x loop.n_syn (and any schedule.n_syn) below 2^30"
         )
 
 
@@ -109,6 +113,8 @@ SPEC = FamilySpec(
     metric_docs=_docs,
     draws_points=False,
     sampling_bias=False,
+    sized_draws=lambda config: True,
+    sized_draws_note="",
     validate=_validate,
     theory=_theory,
 )

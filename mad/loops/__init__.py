@@ -23,9 +23,12 @@ def loop_spec(name: str) -> LoopSpec:
     return LOOPS[name]
 
 
-def make_loop(family: Family, cfg, generations: int) -> Loop:
-    """The loop `cfg` names over `family`, its synthetic draws curated when cfg.keep < 1."""
-    return loop_spec(cfg.name).build(curated(family, cfg.keep), cfg, generations)
+def make_loop(family: Family, cfg, generations: int, sizes=None) -> Loop:
+    """The loop `cfg` names over `family`, its synthetic draws curated when cfg.keep < 1; `sizes`
+    is the schedule of n_syn (mad.loops.schedule; None: constant)."""
+    spec = loop_spec(cfg.name)
+    extra = {} if sizes is None else {"sizes": sizes}
+    return spec.build(curated(family, cfg.keep), cfg, generations, **extra)
 
 
 __all__ = ["LOOPS", "Knobs", "Loop", "LoopSpec", "loop_spec", "make_loop"]

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mad.config import ConfigError, LoopConfig
 from mad.families.base import Family
@@ -44,10 +45,15 @@ class PointPoolState(NamedTuple):
     size: jax.Array
 
 
-def accumulate_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
+def accumulate_loop(family: Family, cfg: LoopConfig, generations: int, sizes=None) -> Loop:
+    """sizes: a schedule of n_syn (the family then draws batches of a traced size)."""
+    schedule = None if sizes is None else jnp.asarray(sizes, jnp.int32)
     if not family.exact_pooling:
         # The fit needs the points: the subsampling loop with every pooled point in the fit.
         return _point_pool_loop(family, cfg, generations, fit_all=True)
+
+    if schedule is not None:  # pool size before each step
+        pooled = jnp.asarray(cfg.init_size + np.concatenate([[0], np.cumsum(sizes)[:-1]]), jnp.int32)
 
     def init(key: jax.Array, knobs: Knobs) -> PoolState:
         k_real, k_fit = jax.random.split(key)
@@ -58,9 +64,13 @@ def accumulate_loop(family: Family, cfg: LoopConfig, generations: int) -> Loop:
     def step(state: PoolState, key: jax.Array, knobs: Knobs) -> PoolState:
         k_syn, k_fit = jax.random.split(key)
         params = state.params
-        batch = family.out_of_frame(params, family.synthetic(k_syn, params, cfg.n_syn, knobs.lam))
+        if schedule is None:
+            n_syn = cfg.n_syn
+        else:  # the step index, recovered from the pool's size (sizes are static)
+            n_syn = schedule[jnp.minimum(jnp.searchsorted(pooled, state.size), schedule.shape[0] - 1)]
+        batch = family.out_of_frame(params, family.synthetic(k_syn, params, n_syn, knobs.lam))
         pool = family.merge(state.pool, batch, None)
-        return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool, state.size + cfg.n_syn)
+        return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool, state.size + n_syn)
 
     return Loop(init, step, _pool_diagnostics(cfg.init_size))
 
@@ -128,6 +138,7 @@ ACCUMULATE = LoopSpec(
     largest_fit=_capacity,
     point_rows=lambda loop, generations, exact_pooling: 0 if exact_pooling else _capacity(loop, generations),
     accumulates=True,
+    schedules=True,
     moments=theory.accumulate_moments,
     diagnostic_docs=POOL_DOCS,
 )

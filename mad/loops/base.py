@@ -51,7 +51,8 @@ class LoopSpec:
     name: str
     doc: str
     build: Callable[..., Loop]
-    """build(family, loop_config, generations) -> Loop."""
+    """build(family, loop_config, generations, sizes=None) -> Loop; sizes: the schedule's n_t for
+    the fits of generations 2..G (mad.loops.schedule), given only to loops with `schedules`."""
     real: str
     """How real data enter after generation 1: "none", "fixed" (a kept real set) or "fresh"."""
     fit_sizes: Callable[["LoopConfig"], dict[str, int]]
@@ -70,10 +71,13 @@ class LoopSpec:
     accumulates: bool = False
     """Every fit sees all the data so far (Gerstgrasser et al.'s sum-of-1/i^2 laws)."""
     moments: Optional[Callable[..., Any]] = None
-    """moments(loop, estimator, generations) -> mad.theory.gaussian.Moments: the exact first-moment
-    recursion of moment-matching fits in this loop, or None (then no such theory is drawn)."""
+    """moments(loop, estimator, generations, sizes) -> mad.theory.gaussian.Moments: the exact
+    first-moment recursion of moment-matching fits in this loop (sizes: a schedule of n_syn, or
+    None), or None (then no such theory is drawn)."""
     fixed_point: Optional[Callable[..., tuple[float, float]]] = None
     """fixed_point(loop, estimator) -> (a_inf, b_inf), for loops with a stationary law."""
+    schedules: bool = False
+    """Accepts a schedule of loop.n_syn over generations (config group `schedule`)."""
     validate: Callable[["Config"], None] = _accepts_nothing
     diagnostic_docs: Any = ()
     """(name, one-line description) pairs of the diagnostics its Loop reports."""

@@ -26,11 +26,15 @@ class MixState(NamedTuple):
     params: Any
     real: Any  # augment: the fixed real set's summary (data frame); otherwise unused
     real_share: jax.Array  # share of real data in the fit that gave params (1 in generation 1)
+    steps: jax.Array = 0  # loop steps taken (indexes a schedule of n_syn)
+    n_syn: jax.Array = 0  # synthetic points in the fit that gave params (0 in generation 1)
 
 
-def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str) -> Loop:
-    """real: "none" (replace), "fixed" (augment) or "fresh" (fresh)."""
-    n_syn, n_real, n_init = cfg.n_syn, cfg.n_real, cfg.init_size
+def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str, sizes=None) -> Loop:
+    """real: "none" (replace), "fixed" (augment) or "fresh" (fresh); sizes: a schedule of n_syn
+    (the family then draws samples of a traced size)."""
+    n_real, n_init = cfg.n_real, cfg.init_size
+    schedule = None if sizes is None else jnp.asarray(sizes, jnp.int32)
     weighted = cfg.real_weight is not None
     keeps_real = real == "fixed" and n_real > 0
     draws_real = real == "fresh" and n_real > 0
@@ -40,27 +44,31 @@ def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: 
 
     def init(key: jax.Array, knobs: Knobs) -> MixState:
         k_fixed, k_rest, k_fit = jax.random.split(key, 3)
-        everything = jnp.ones_like(knobs.lam)
+        everything, start = jnp.ones_like(knobs.lam), jnp.zeros((), jnp.int32)
         if not keeps_real:
-            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything)
+            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything, start, start)
         fixed = family.real(k_fixed, n_real)
         initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
-        return MixState(fit_real(k_fit, initial), fixed, everything)
+        return MixState(fit_real(k_fit, initial), fixed, everything, start, start)
 
     def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
         k_syn, k_real, k_fit = jax.random.split(key, 3)
         params = state.params
+        n_syn = cfg.n_syn if schedule is None else schedule[jnp.minimum(state.steps, schedule.shape[0] - 1)]
         data = family.synthetic(k_syn, params, n_syn, knobs.lam)
         share = jnp.zeros_like(knobs.lam)
         if keeps_real or draws_real:
             real = state.real if keeps_real else family.real(k_real, n_real)
             weight = knobs.real_weight if weighted else None
             data = family.merge(family.into_frame(params, real), data, weight)
-            share = knobs.real_weight if weighted else jnp.full_like(knobs.lam, n_real / (n_real + n_syn))
-        return MixState(family.fit(k_fit, params, data), state.real, share)
+            share = knobs.real_weight if weighted else jnp.full_like(knobs.lam, n_real) / (n_real + n_syn)
+        return MixState(family.fit(k_fit, params, data), state.real, share, state.steps + 1, jnp.asarray(n_syn, jnp.int32))
 
     def diagnostics(state: MixState, knobs: Knobs) -> dict:
-        return {"real_share": state.real_share} if keeps_real or draws_real else {}
+        report = {"real_share": state.real_share} if keeps_real or draws_real else {}
+        if schedule is not None:
+            report["syn_size"] = state.n_syn.astype(knobs.lam.dtype)
+        return report
 
     return Loop(init, step, diagnostics)
 
@@ -84,6 +92,7 @@ def _spec(name: str, doc: str, real: str, **kwargs) -> LoopSpec:
         name=name,
         doc=doc,
         build=functools.partial(mixing_loop, real=real),
+        schedules=True,
         real=real,
         fit_sizes=_fit_sizes,
         largest_fit=lambda loop, generations: loop.draw_size,
@@ -94,8 +103,9 @@ def _spec(name: str, doc: str, real: str, **kwargs) -> LoopSpec:
     )
 
 
-REPLACE = _spec("replace", "fully synthetic: each fit sees n_syn points of the previous model", "none", fully_synthetic=True)
-REAL_SHARE = (("real_share", "share of the real part in the training data: its weight, or its share of the points"),)
+SCHEDULED = (("syn_size", "synthetic points in the fit of this generation (with a schedule; 0 in generation 1)"),)
+REPLACE = _spec("replace", "fully synthetic: each fit sees n_syn points of the previous model", "none", fully_synthetic=True, diagnostic_docs=SCHEDULED)
+REAL_SHARE = (("real_share", "share of the real part in the training data: its weight, or its share of the points"), *SCHEDULED)
 AUGMENT = _spec(
     "augment", "a fixed real set plus n_syn synthetic points", "fixed", weighted=True, validate=_validate_augment,
     diagnostic_docs=REAL_SHARE,

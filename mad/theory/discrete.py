@@ -74,26 +74,29 @@ def categorical_loss(probs: np.ndarray, generations: int, *, n: int, n_init: int
 
 
 def refit_sq_error(
-    generations: int, *, point_var: float, shrink: float, mode: str, n: int, n_init: int, n_real: int = 0, real_weight: float | None = None
+    generations: int, *, point_var: float, shrink: float, mode: str, n, n_init: int, n_real: int = 0, real_weight: float | None = None
 ) -> np.ndarray:
     """E ||theta_t - theta*||^2 for t = 0..G of a mean refitted in a loop (see the module doc).
 
-    mode: "replace", "accumulate" or "fresh"; point_var = V, shrink = s; for "fresh" the real part
-    has weight real_weight (None: its share of the points, n_real / (n_real + n))."""
+    mode: "replace", "accumulate" or "fresh"; point_var = V, shrink = s; n: the synthetic sample
+    size of every step, or one per step 2..G (a schedule); for "fresh" the real part has weight
+    real_weight (None: its share of the points, n_real / (n_real + n_t))."""
     out = np.zeros(generations + 1)
     if generations == 0:
         return out
+    sizes = np.broadcast_to(np.asarray(n, np.float64), (generations - 1,))
     out[1] = point_var / n_init
-    if mode == "fresh":
-        w = n_real / (n_real + n) if real_weight is None else float(real_weight)
+    pooled = float(n_init)
     for t in range(2, generations + 1):
-        e = out[t - 1]
-        drawn = (point_var - shrink * e) / n  # variance a synthetic batch's mean adds
+        e, n_t = out[t - 1], sizes[t - 2]
+        drawn = (point_var - shrink * e) / n_t  # variance a synthetic batch's mean adds
         if mode == "replace":
             out[t] = e + drawn
         elif mode == "accumulate":
-            out[t] = e + drawn * (n / (n_init + (t - 1) * n)) ** 2
+            pooled += n_t
+            out[t] = e + drawn * (n_t / pooled) ** 2
         elif mode == "fresh":
+            w = n_real / (n_real + n_t) if real_weight is None else float(real_weight)
             out[t] = (1 - w) ** 2 * (e + drawn) + (w**2 * point_var / n_real if n_real else 0.0)
         else:
             raise ValueError(f"mode={mode!r}: one of replace, accumulate, fresh")
@@ -117,8 +120,12 @@ def refit_error_for(config, loop, *, point_var: float, shrink: float) -> np.ndar
     mode = refit_mode(loop)
     if mode is None:
         return None
+    from mad.loops import schedule
+
     c = config.loop
+    scheduled = schedule.of(config)
     return refit_sq_error(
-        config.generations, point_var=point_var, shrink=shrink, mode=mode, n=c.n_syn, n_init=c.init_size,
+        config.generations, point_var=point_var, shrink=shrink, mode=mode,
+        n=c.n_syn if scheduled is None else scheduled, n_init=c.init_size,
         n_real=c.n_real if mode == "fresh" else 0, real_weight=c.real_weight if mode == "fresh" else None,
     )  # fmt: skip

@@ -15,6 +15,7 @@ plus the few cross moments a loop needs (the fixed real set's correlation with t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple, Optional
 
@@ -82,11 +83,19 @@ def _mixing_start(loop: LoopConfig, estimator: str, real: str) -> np.ndarray:
     return np.array([(n0 - 1) / _dof(n0, estimator), 1.0 / n0, c])
 
 
-def mixing_moments(loop: LoopConfig, estimator: str, generations: int, *, real: str) -> "Moments":
-    """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations."""
+def _per_step(loop: LoopConfig, generations: int, sizes) -> list[LoopConfig]:
+    """The loop config of each step 2..G: n_syn from the schedule `sizes` (None: constant)."""
+    if sizes is None:
+        return [loop] * (generations - 1)
+    return [dataclasses.replace(loop, n_syn=int(n)) for n in sizes]
+
+
+def mixing_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str) -> "Moments":
+    """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations; `sizes`: a
+    schedule of n_syn over the steps (mad.loops.schedule)."""
     states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator, real)]
-    for _ in range(generations - 1):
-        states.append(_mixing_step(states[-1], loop, estimator, real))
+    for step in _per_step(loop, generations, sizes):
+        states.append(_mixing_step(states[-1], step, estimator, real))
     s = np.stack(states)
     return Moments(s[:, 0], s[:, 1])
 
@@ -102,13 +111,14 @@ def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str) -> tuple[
 # ----------------------------------------------------------------------------- accumulating loops
 
 
-def accumulate_moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+def accumulate_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Moments:
     """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term."""
-    lam, n_s = loop.lam, loop.n_syn
+    lam = loop.lam
     size = float(loop.init_size)
     scatter = size - 1.0
     a, b = [1.0, scatter / _dof(size, estimator)], [0.0, 1.0 / size]
-    for _ in range(generations - 1):
+    for step in _per_step(loop, generations, sizes):
+        n_s = step.n_syn
         grown = size + n_s
         b.append(b[-1] + n_s * lam * a[-1] / grown**2)
         scatter += (n_s - 1) * lam * a[-1] + (size / grown) * lam * a[-1]
@@ -117,9 +127,11 @@ def accumulate_moments(loop: LoopConfig, estimator: str, generations: int) -> Mo
     return Moments(np.array(a), np.array(b))
 
 
-def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: int) -> Moments:
+def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Moments:
     """Subsample of n_fit from a pool of N: E[mean^2] = Q + (N - n_fit) P / (N n_fit (N - 1)),
-    E[scatter] = (n_fit - 1) P / (N - 1), with Q = E ||pool mean||^2 and P = E pool scatter."""
+    E[scatter] = (n_fit - 1) P / (N - 1), with Q = E ||pool mean||^2 and P = E pool scatter.
+    (No schedule: validation keeps loops without `schedules` at a constant n_syn.)"""
+    assert sizes is None
     lam, n_s, n_f = loop.lam, loop.n_syn, loop.fit_size
 
     def fit(q, p, size):
@@ -143,13 +155,14 @@ def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: 
     return Moments(np.array(a), np.array(b))
 
 
-def moments(loop: LoopConfig, estimator: str, generations: int) -> Optional[Moments]:
+def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Optional[Moments]:
     """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations, as the
-    loop declares them (its spec's `moments`); None for a loop that declares no recursion."""
+    loop declares them (its spec's `moments`); None for a loop that declares no recursion.
+    `sizes`: a schedule of n_syn over the steps (None: constant)."""
     from mad.loops import loop_spec
 
     spec = loop_spec(loop.name)
-    return spec.moments(loop, estimator, generations) if spec.moments is not None else None
+    return spec.moments(loop, estimator, generations, sizes) if spec.moments is not None else None
 
 
 def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
@@ -165,9 +178,14 @@ def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- replace: exact laws
 
 
-def _step_sizes(loop: LoopConfig, generations: int) -> tuple[np.ndarray, np.ndarray]:
+def _step_sizes(config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Sample size and sampling bias of the fit that produced each generation 1..G (replace)."""
-    n = np.array([loop.init_size] + [loop.n_syn] * (generations - 1), float)
+    from mad.loops import schedule
+
+    loop, generations = config.loop, config.generations
+    scheduled = schedule.of(config)
+    later = [loop.n_syn] * (generations - 1) if scheduled is None else list(scheduled)
+    n = np.array([loop.init_size] + later, float)
     lam = np.array([1.0] + [loop.lam] * (generations - 1))
     return n, lam
 
@@ -195,7 +213,7 @@ def logdet_increment(n: float, lam: float, *, dim: int, covariance: str, estimat
 
 def logdet_walk(config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of log det Sigma_t - log det Sigma_0 (replace loop)."""
-    n, lam = _step_sizes(config.loop, config.generations)
+    n, lam = _step_sizes(config)
     steps = [
         logdet_increment(ni, li, dim=config.data.dim, covariance=config.model.covariance, estimator=config.model.estimator)
         for ni, li in zip(n, lam)
@@ -218,7 +236,7 @@ def scale_moment(s: float, n: float, lam: float, *, estimator: str, dof_scale: i
 def mean_scale_ratio(config: Config) -> np.ndarray:
     """E[sigma_t / sigma_0] per coordinate (replace loop, diag / iso fits, or d = 1)."""
     dof_scale = config.data.dim if config.model.covariance == "iso" else 1
-    n, lam = _step_sizes(config.loop, config.generations)
+    n, lam = _step_sizes(config)
     factors = [scale_moment(0.5, ni, li, estimator=config.model.estimator, dof_scale=dof_scale) for ni, li in zip(n, lam)]
     return np.concatenate([[1.0], np.cumprod(factors)])
 
@@ -253,9 +271,11 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     """
     from mad.loops import loop_spec
 
+    from mad.loops import schedule
+
     loop, model, data = config.loop, config.model, config.data
     spec = loop_spec(loop.name)
-    mom = moments(loop, model.estimator, config.generations)
+    mom = moments(loop, model.estimator, config.generations, schedule.of(config))
     if mom is None:
         return {}
     if data.name == "gaussian":

@@ -111,6 +111,12 @@ class LoopConfig:
     lam: float = field(default=1.0, metadata={"traced": True})
     real_weight: Optional[float] = field(default=None, metadata={"traced": True})
     keep: float = 1.0
+    # Truncated sampling of a vocabulary (families with `truncation`): temperature tau > 0, then the
+    # top_k most probable symbols, then the smallest set of mass >= top_p; lam is a further
+    # temperature (p^(1 / (lam tau))).
+    temperature: float = 1.0
+    top_k: Optional[int] = None
+    top_p: float = 1.0
 
     @property
     def init_size(self) -> int:
@@ -311,6 +317,20 @@ def validate(config: Config) -> Config:
     if loop.keep < 1.0 and not family.curation:
         curating = " or ".join(f"model={name}" for name, spec in FAMILIES.items() if spec.curation)
         raise ConfigError(f"loop.keep={loop.keep} (cherry-picking) needs {curating}; use loop.lam for the others")
+    if not (isinstance(loop.temperature, (int, float)) and math.isfinite(loop.temperature) and loop.temperature > 0):
+        raise ConfigError(f"loop.temperature={loop.temperature!r} must be a finite number > 0 (1: the model's own distribution)")
+    if loop.top_k is not None:
+        integer("loop.top_k", loop.top_k, 1)
+    if not (isinstance(loop.top_p, (int, float)) and 0.0 < loop.top_p <= 1.0):
+        raise ConfigError(f"loop.top_p={loop.top_p!r} must lie in (0, 1] (1: no nucleus truncation)")
+    truncating = [k for k, off in (("temperature", 1.0), ("top_k", None), ("top_p", 1.0)) if getattr(loop, k) != off]
+    if truncating and not family.truncation:
+        vocab = " or ".join(f"model={name}" for name, spec in FAMILIES.items() if spec.truncation)
+        key = truncating[0]
+        raise ConfigError(
+            f"loop.{key}={getattr(loop, key)!r} (truncated sampling) needs a family that samples a vocabulary: {vocab}; "
+            f"model={model.name} has none (its sampling bias is loop.lam)"
+        )
     if not family.sampling_bias and loop.lam != 1.0:
         raise ConfigError(f"loop.lam={loop.lam} has no meaning for model={model.name} (it has no sampling bias); leave it 1")
 

@@ -22,6 +22,9 @@ EXPECTED = {
     "keep": ({"keep": 5}, "replace"),
     "steps": ({"steps": 4}, "replace"),
     "lr": ({"lr": 4}, "replace"),
+    "schedule": ({"n_syn": 3}, "replace"),
+    "top_p": ({"top_p": 5}, "replace"),
+    "temperature": ({"temperature": 5}, "replace"),
 }
 
 
@@ -43,6 +46,8 @@ def test_shipped_grid_expands(name):
     assert config.loop.name == loop
     if name in ("components", "em_iters", "keep"):
         assert config.model.name == "gmm" and config.data.name == "gmm_ring"
+    if name in ("top_p", "temperature"):
+        assert config.model.name == "categorical" and config.data.name == "zipf"
     if name == "em_iters":
         assert config.model.tol == 0.0
 

@@ -118,6 +118,8 @@ class FamilySpec:
     curation: bool = False
     """Supports loop.keep (cherry-picking synthetic points by model density): it draws points and
     its Family has a log_prob."""
+    truncation: bool = False
+    """Samples a vocabulary: loop.temperature, loop.top_k and loop.top_p mean something for it."""
     sized_draws: Callable[[Any], bool] = lambda config: False
     """sized_draws(config): Family.synthetic and Family.real accept a traced sample size (drawing the
     summary in law), as schedules over generations need."""

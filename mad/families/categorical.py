@@ -9,6 +9,7 @@ from p^(1 / lam), normalised (lam < 1 favours frequent symbols: quality over div
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -40,6 +41,25 @@ def tempered(probs: Float[Array, " v"], lam) -> Float[Array, " v"]:
     return scaled / jnp.sum(scaled)
 
 
+def truncated(probs: Float[Array, " v"], *, temperature: float = 1.0, top_k: int | None = None, top_p: float = 1.0) -> Float[Array, " v"]:
+    """The sampling distribution of truncated sampling: temperature, then top-k, then top-p, each
+    renormalised (the order of common generation code; numpy reference:
+    mad.theory.truncation.truncate). Top-p keeps a symbol while the mass of the more probable ones
+    is below top_p (the smallest set reaching it)."""
+    q = tempered(probs, temperature) if temperature != 1.0 else probs
+    if top_k is not None and top_k < probs.shape[0]:
+        _, rows = jax.lax.top_k(q, top_k)
+        q = jnp.zeros_like(q).at[rows].set(q[rows])
+        q = q / jnp.sum(q)
+    if top_p < 1.0:
+        order = jnp.argsort(-q, stable=True)
+        ranked = q[order]
+        kept = jnp.where((jnp.cumsum(ranked) - ranked < top_p) & (ranked > 0), ranked, 0.0)
+        q = jnp.zeros_like(q).at[order].set(kept)
+        q = q / jnp.sum(q)
+    return q
+
+
 def sample_counts(key: jax.Array, probs: Float[Array, " v"], n: int, lam=1.0) -> Counts:
     """Counts of n draws, by inverse CDF (a binary search per draw) and a scatter-add. A symbol of
     probability zero occupies an empty CDF step and is never drawn."""
@@ -60,13 +80,18 @@ def fit(stats: Counts, alpha: float) -> CategoricalParams:
     return CategoricalParams((stats.counts + alpha) / (stats.total + v * alpha))
 
 
-def family(*, probs, alpha: float, dtype) -> Family:
-    """The categorical family against the real distribution `probs` (V,)."""
+def family(*, probs, alpha: float, dtype, temperature: float = 1.0, top_k: int | None = None, top_p: float = 1.0) -> Family:
+    """The categorical family against the real distribution `probs` (V,); synthetic data are drawn
+    by truncated sampling (`truncated`) with the traced lam a further temperature."""
     reference = CategoricalParams(jnp.asarray(probs, dtype))
+
+    def synthetic(key, params, n, lam):
+        return sample_counts(key, truncated(params.probs, temperature=temperature, top_k=top_k, top_p=top_p), n, lam)
+
     return summed_family(
         reference=reference,
         real=lambda key, n: sample_counts(key, reference.probs, n),
-        synthetic=lambda key, params, n, lam: sample_counts(key, params.probs, n, lam),
+        synthetic=synthetic,
         merge=merge,
         fit=lambda key, frame, stats: fit(stats, alpha),
         what="categorical counts",
@@ -109,17 +134,29 @@ def _theory(config, loop) -> dict:
     from mad.data import make_data
     from mad.theory import discrete
 
-    if config.model.alpha != 0 or config.loop.lam != 1.0:
-        return {}
+    if config.model.alpha != 0 or config.loop.lam != 1.0 or truncating(config.loop):
+        return {}  # smoothing, tempering and truncation break the martingale (truncation's n -> inf map: mad.theory.truncation)
     probs = make_data(config).probs
     out = {}
     error = discrete.refit_error_for(config, loop, point_var=1.0 - float(np.sum(probs**2)), shrink=1.0)
     if error is not None:
         out["sq_error"] = error
     if loop.fully_synthetic:
-        support, lost = discrete.categorical_loss(probs, config.generations, n=config.loop.n_syn, n_init=config.loop.init_size)
-        out.update(support_size=support, tail_mass_lost=lost)
+        n, n_init = config.loop.n_syn, config.loop.init_size
+        if max(n, n_init) > discrete.LARGEST_CHAIN:
+            logging.getLogger(__name__).warning(
+                "support_size and tail_mass_lost get no closed form at loop.n_syn=%d / loop.n_init=%d: the exact absorbing "
+                "chain needs (n + 1)^2 numbers, computed up to n = %d", n, n_init, discrete.LARGEST_CHAIN,
+            )  # fmt: skip
+        else:
+            support, lost = discrete.categorical_loss(probs, config.generations, n=n, n_init=n_init)
+            out.update(support_size=support, tail_mass_lost=lost)
     return out
+
+
+def truncating(loop) -> bool:
+    """Whether a loop config samples with temperature, top-k or top-p."""
+    return loop.temperature != 1.0 or loop.top_k is not None or loop.top_p < 1.0
 
 
 def _docs():
@@ -133,7 +170,11 @@ SPEC = FamilySpec(
     doc="categorical distribution over a vocabulary, refit by counting its own samples",
     config=CategoricalConfig,
     data=("zipf", "words"),
-    build=lambda config, data: family(probs=data.probs, alpha=config.model.alpha, dtype=jnp.dtype(config.precision)),
+    build=lambda config, data: family(
+        probs=data.probs, alpha=config.model.alpha, dtype=jnp.dtype(config.precision),
+        temperature=config.loop.temperature, top_k=config.loop.top_k, top_p=config.loop.top_p,
+    ),  # fmt: skip
+    truncation=True,
     metrics=_metrics,
     metric_docs=_docs,
     draws_points=False,

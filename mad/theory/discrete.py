@@ -42,6 +42,10 @@ def poisson_survival(generations: int, *, rate: float, n: int, n_init: int) -> n
     return out
 
 
+# The absorbing chain's transition matrix holds (n + 1)^2 float64 numbers: 128 MB at this n.
+LARGEST_CHAIN = 4000
+
+
 def _transition(size_from: int, size_to: int) -> np.ndarray:
     """T[c, c'] = Pr(c' | c): c' ~ Bin(size_to, c / size_from)."""
     c = np.arange(size_from + 1)[:, None]

@@ -56,8 +56,9 @@ class DataConfig:
     points score the models (digits: its held-out split).
     Discrete data: zipf (p_i proportional to i^-exponent over `vocab` symbols), words (the `vocab`
     most common English words with their frequencies from the wordfreq package), poisson
-    (Poisson counts of rate `rate`). regression: a fixed Gaussian design of loop.n_syn rows and
-    `dim` columns, labels x.w* + N(0, scale^2).
+    (Poisson counts of rate `rate`). regression: a Gaussian design of loop.n_syn rows and `dim`
+    columns, labels x.w* + N(0, scale^2); `design=fixed` uses one design for every loop,
+    `design=per_loop` draws each loop's own (as peers do per seed).
     """
 
     name: str = "gaussian"
@@ -70,9 +71,11 @@ class DataConfig:
     exponent: float = 1.1
     rate: float = 1.0
     spacing: str = "random"
+    design: str = "fixed"
 
 
 SPACINGS = ("random", "even")
+DESIGNS = ("fixed", "per_loop")
 
 
 def ModelConfig(name: str = "gaussian", **keys: Any) -> Any:
@@ -279,6 +282,9 @@ def validate(config: Config) -> Config:
     if loop.name not in runs_in:
         raise ConfigError(f"loop={loop.name} is not available for model={model.name}; choose one of {', '.join(runs_in)}")
     choice("data.spacing", data.spacing, SPACINGS)
+    choice("data.design", data.design, DESIGNS)
+    if data.design != "fixed" and data.name != "regression":
+        raise ConfigError(f"data.design={data.design} is only used by data=regression (got data={data.name}); leave it fixed")
     positive("data.spread", data.spread)
     positive("data.rare_weight", data.rare_weight)
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):

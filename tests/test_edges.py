@@ -63,6 +63,7 @@ INVALID = {
     "data.spread": ([0.0, -2.0, math.nan, math.inf], Config()),
     "data.rare_weight": ([0.0, -1.0, math.nan], Config()),
     "data.spacing": (["grid", 0], Config()),
+    "data.design": (["random", "per_loop", 0], Config()),  # per_loop: only for data=regression
     "data.n_test": ([0, 1, -5, 3.5], tiny("kde")),
     "data.vocab": ([0, 1, -3, 2.5], tiny("categorical")),
     "data.exponent": ([-1.0, math.nan, math.inf], tiny("categorical")),
@@ -71,6 +72,9 @@ INVALID = {
     "loop.lam": ([0.0, -0.5, 1.5, math.nan, math.inf, "1"], Config()),
     "loop.keep": ([0.0, -0.1, 1.1, math.nan], Config()),
     "loop.real_weight": ([-0.1, 1.5, math.nan], tiny("gaussian", "fresh")),
+    "loop.temperature": ([0.0, -1.0, math.nan, math.inf], tiny("categorical")),
+    "loop.top_k": ([0, -2, 1.5], tiny("categorical")),
+    "loop.top_p": ([0.0, -0.5, 1.5, math.nan], tiny("categorical")),
     "loops": ([0, -1, 2.5, None], Config()),
     "generations": ([0, -4, 2.5, None], Config()),
     "seed": ([-1, 2**32, 1.5, None], Config()),
@@ -108,6 +112,7 @@ def test_every_invalid_value_is_refused_naming_its_key(key, value):
 INTERVALS = {
     "loop.lam": (0.0, 1.0, False, True),  # (low, high, low included, high included)
     "loop.keep": (0.0, 1.0, False, True),
+    "loop.top_p": (0.0, 1.0, False, True),
     "collapse_threshold": (0.0, 1.0, False, False),
     "metrics.mode_share": (0.0, 1.0, False, True),
     "data.scale": (1e-15, 1e15, True, True),

@@ -23,37 +23,45 @@ from mad.families.base import Family, FamilySpec, pool, summed_family
 class Labels(NamedTuple):
     xty: Float[Array, " d"]  # sum over copies of X^T y
     copies: Float[Array, ""]  # how many labelled copies of the design
+    design: Float[Array, "t d"] | tuple = ()  # per-loop designs: the loop's own X (else unused)
 
 
 class LinregParams(NamedTuple):
     weights: Float[Array, " d"]
+    design: Float[Array, "t d"] | tuple = ()  # per-loop designs: the design this loop relabels
 
 
 def merge(a: Labels, b: Labels, weight_a=None) -> Labels:
-    return Labels(*pool(a.xty, a.copies, b.xty, b.copies, weight_a))
+    return Labels(*pool(a.xty, a.copies, b.xty, b.copies, weight_a), a.design)
 
 
-def family(*, design, weights, noise: float, dtype) -> Family:
-    """Against the fixed `design` (T, d), true `weights` (d,) and label noise std `noise`."""
-    x = jnp.asarray(design, dtype)
-    gram_chol = jnp.linalg.cholesky(x.T @ x)
-    reference = LinregParams(jnp.asarray(weights, dtype))
+def family(*, design, weights, noise: float, dtype, per_loop: bool = False) -> Family:
+    """Against the fixed `design` (T, d), true `weights` (d,) and label noise std `noise`; with
+    per_loop each loop draws its own N(0, I) design of that shape with its real labels, and
+    carries it in its parameters (peers' convention: a new design per seed)."""
+    fixed = jnp.asarray(design, dtype)
+    rows, dim = fixed.shape
+    reference = LinregParams(jnp.asarray(weights, dtype), jnp.zeros((rows, dim), dtype) if per_loop else ())
 
-    def label(key, params, lam):
-        eps = jax.random.normal(key, (x.shape[0],), dtype)
-        return Labels(x.T @ (x @ params.weights + jnp.sqrt(lam) * noise * eps), jnp.asarray(1.0, dtype))
+    def label(key, x, w, lam):
+        eps = jax.random.normal(key, (rows,), dtype)
+        return Labels(x.T @ (x @ w + jnp.sqrt(lam) * noise * eps), jnp.asarray(1.0, dtype), x if per_loop else ())
+
+    def real(key, n):
+        k_design, k_label = jax.random.split(key)
+        x = jax.random.normal(k_design, (rows, dim), dtype) if per_loop else fixed
+        return label(k_label, x, reference.weights, 1.0)
+
+    fixed_chol = None if per_loop else jnp.linalg.cholesky(fixed.T @ fixed)
 
     def fit(key, frame, stats: Labels) -> LinregParams:
-        return LinregParams(cho_solve((gram_chol, True), stats.xty) / stats.copies)
+        chol = jnp.linalg.cholesky(stats.design.T @ stats.design) if per_loop else fixed_chol
+        return LinregParams(cho_solve((chol, True), stats.xty) / stats.copies, stats.design)
 
-    return summed_family(
-        reference=reference,
-        real=lambda key, n: label(key, reference, 1.0),
-        synthetic=lambda key, params, n, lam: label(key, params, lam),
-        merge=merge,
-        fit=fit,
-        what="regression labels",
-    )
+    def synthetic(key, params, n, lam):
+        return label(key, params.design if per_loop else fixed, params.weights, lam)
+
+    return summed_family(reference=reference, real=real, synthetic=synthetic, merge=merge, fit=fit, what="regression labels")
 
 
 # ----------------------------------------------------------------------------- spec
@@ -61,7 +69,7 @@ def family(*, design, weights, noise: float, dtype) -> Family:
 
 @dataclass(frozen=True)
 class LinregConfig:
-    """model=linreg: least squares on the fixed design (no keys of its own)."""
+    """model=linreg: least squares on the design (no keys of its own; data.design says whose)."""
 
     name: str = "linreg"
 
@@ -90,6 +98,9 @@ def _theory(config, loop) -> dict:
     if not (loop.fully_synthetic or loop.accumulates):
         return {}
     data = make_data(config)
+    if config.data.design == "per_loop":  # averaged over the loops' Gaussian designs
+        return {"test_error": regression.random_design_test_error(
+            config.generations, data.noise**2, config.data.dim, config.loop.n_syn, lam=config.loop.lam, accumulate=loop.accumulates)}  # fmt: skip
     return {"test_error": regression.test_error(data.design, data.noise, config.generations, lam=config.loop.lam, accumulate=loop.accumulates)}
 
 
@@ -104,7 +115,9 @@ SPEC = FamilySpec(
     doc="least squares on a fixed design relabelled by the previous model (Gerstgrasser et al.)",
     config=LinregConfig,
     data=("regression",),
-    build=lambda config, data: family(design=data.design, weights=data.weights, noise=data.noise, dtype=jnp.dtype(config.precision)),
+    build=lambda config, data: family(
+        design=data.design, weights=data.weights, noise=data.noise, dtype=jnp.dtype(config.precision), per_loop=config.data.design == "per_loop"
+    ),
     metrics=_metrics,
     metric_docs=_docs,
     loops=("replace", "accumulate"),
@@ -112,4 +125,6 @@ SPEC = FamilySpec(
     min_fit=lambda config: (config.data.dim + 2, f"least squares with an unbiased noise variance needs data.dim + 2 = {config.data.dim + 2} rows"),
     validate=_validate,
     theory=_theory,
+    lane_floats=lambda config: {"loop.n_syn x data.dim (the loop's own design)": 2 * config.loop.n_syn * config.data.dim}
+    if config.data.design == "per_loop" else {},
 )

@@ -31,6 +31,7 @@ def test_error(design: np.ndarray, noise: float, generations: int, *, lam: float
     return noise**2 * trace * _growth(generations, lam, accumulate)
 
 
-def random_design_test_error(generations: int, sigma2: float, d: int, rows: int, *, accumulate: bool) -> float:
-    """The same averaged over N(0, I) designs of `rows` rows, at generation `generations`."""
-    return sigma2 * d / (rows - d - 1) * _growth(generations, 1.0, accumulate)[generations]
+def random_design_test_error(generations: int, sigma2: float, d: int, rows: int, *, lam: float = 1.0, accumulate: bool) -> np.ndarray:
+    """The same averaged over N(0, I) designs of `rows` rows (E tr (X^T X)^{-1} = d / (rows - d - 1),
+    the inverse Wishart mean), for t = 0..G."""
+    return sigma2 * d / (rows - d - 1) * _growth(generations, lam, accumulate)

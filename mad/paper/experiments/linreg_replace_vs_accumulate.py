@@ -37,7 +37,7 @@ def rows(ds):
         d, n = config.data.dim, config.loop.n_syn
         accumulate = loop == "accumulate"
         m, se = final(ds, "test_error", loop=loop)
-        published = regression.random_design_test_error(g, data.noise**2, d, n, accumulate=accumulate)
+        published = regression.random_design_test_error(g, data.noise**2, d, n, accumulate=accumulate)[g]
         exact = float(regression.test_error(data.design, data.noise, g, accumulate=accumulate)[-1])
         trace = np.trace(np.linalg.inv(data.design.T @ data.design))
         out.append(Row("linreg_replace_vs_accumulate", f"E test error at t = {g}, {loop}", m, se, exact,

@@ -158,6 +158,16 @@ def merge(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] = None) -
     )
 
 
+def merge_unbiased(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] = None) -> Moments:
+    """He et al.'s estimator: the weighted mean, and the weighted average of the two samples'
+    *unbiased* covariances, w S_a / (1 - wsq_a) + (1 - w) S_b / (1 - wsq_b), with no between-sample
+    term (default weight: by counts). The result is already unbiased: wsq = 0 tells the fit so."""
+    count = a.count + b.count
+    w = a.count / count if weight_a is None else jnp.asarray(weight_a, a.mean.dtype)
+    rows = jnp.concatenate([jnp.sqrt(w / (1 - a.wsq)) * a.tril.T, jnp.sqrt((1 - w) / (1 - b.wsq)) * b.tril.T])
+    return Moments(count=count, mean=w * a.mean + (1 - w) * b.mean, tril=tril_of_rows(rows), wsq=jnp.zeros_like(a.wsq))
+
+
 # Up to this dimension a d x d matrix product is written as a broadcast multiply and sum: under
 # vmap, XLA's CPU code for a batch of tiny matrix products is about 2x slower than the fused form.
 SMALL_DIM = 16
@@ -308,9 +318,15 @@ def from_moments(mean, cov, dtype) -> GaussianParams:
     return GaussianParams(jnp.asarray(mean, dtype), jnp.log(diag), chol / diag[None, :])
 
 
-def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: str, dtype, data=None) -> Family:
+POOLINGS = ("moments", "unbiased")
+
+
+def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: str, dtype, data=None, pooling: str = "moments") -> Family:
     """The Gaussian family with its static settings closed over.
 
+    pooling: how a real and a synthetic sample are combined: `moments` (the moments of their
+    weighted union, `merge`) or `unbiased` (He et al.'s average of unbiased covariances,
+    `merge_unbiased`).
     Against data=gaussian the real distribution is N(0, scale^2 I_dim) and real data can be drawn
     in law (suffstats). Against other data (a mad.data.RealData) real points are drawn from it and
     the reference is its moment-matched Gaussian: the best a Gaussian can do (expressivity error).
@@ -335,7 +351,7 @@ def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: 
         synthetic=lambda key, params, n, lam: draw_standard(key, n, lam),
         into_frame=into_frame,
         out_of_frame=out_of_frame,
-        merge=merge,
+        merge=merge if pooling == "moments" else merge_unbiased,
         fit=lambda key, frame, m: fit(frame, m, covariance=covariance, estimator=estimator),
         draw=lambda key, params, n, lam: draw_real(key, n) if params is None else sample(key, params, n, lam),
         summarize=moments_of_points,
@@ -349,19 +365,22 @@ def family(*, dim: int, scale: float, covariance: str, estimator: str, backend: 
 @dataclass(frozen=True)
 class GaussianConfig:
     """model=gaussian: covariance full | diag | iso; estimator mle (divide by n) | unbiased (n - 1);
-    backend samples (draw the points) | suffstats (draw mean and Wishart scatter in law, O(d^3))."""
+    backend samples (draw the points) | suffstats (draw mean and Wishart scatter in law, O(d^3));
+    pooling of real and synthetic data (augment, fresh): moments (of their weighted union) |
+    unbiased (He et al.: the weighted average of the two unbiased covariances)."""
 
     name: str = "gaussian"
     covariance: str = "full"
     estimator: str = "mle"
     backend: str = "samples"
+    pooling: str = "moments"
 
 
 def _build(config, data) -> Family:
     m = config.model
     return family(
         dim=config.data.dim, scale=config.data.scale, covariance=m.covariance, estimator=m.estimator,
-        backend=m.backend, dtype=jnp.dtype(config.precision), data=data,
+        backend=m.backend, dtype=jnp.dtype(config.precision), data=data, pooling=m.pooling,
     )  # fmt: skip
 
 
@@ -385,6 +404,15 @@ def _validate(config) -> None:
     choice("model.covariance", m.covariance, COVARIANCES)
     choice("model.estimator", m.estimator, ESTIMATORS)
     choice("model.backend", m.backend, BACKENDS)
+    choice("model.pooling", m.pooling, POOLINGS)
+    if m.pooling == "unbiased":
+        from mad.loops import LOOPS, loop_spec
+
+        if not loop_spec(config.loop.name).weighted or config.loop.n_real == 0:
+            mixing = " or ".join(f"loop={name}" for name, spec in LOOPS.items() if spec.weighted)
+            raise ConfigError(f"model.pooling=unbiased combines real and synthetic samples: it needs {mixing} with loop.n_real >= 1 (got loop={config.loop.name})")
+        if m.estimator != "unbiased":
+            raise ConfigError("model.pooling=unbiased averages unbiased covariances (He et al.): use it with model.estimator=unbiased")
     if config.data.name != "gaussian" and m.backend != "samples":
         raise ConfigError(f"data={config.data.name} is not Gaussian: model=gaussian needs model.backend=samples to draw it")
 

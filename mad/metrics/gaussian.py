@@ -23,6 +23,7 @@ DOCS = {
     "w2_sq": "squared 2-Wasserstein (Frechet) distance to the real distribution",
     "kl_fwd": "KL(real || model), saturating at the largest finite number",
     "kl_rev": "KL(model || real)",
+    "cov_frob_sq": "squared Frobenius distance of the covariance to the real one, ||Sigma_t - Sigma_0||_F^2 (He et al.)",
     "collapsed": "geometric-mean variance ratio below collapse_threshold",
 }
 METRICS = tuple(DOCS)
@@ -89,6 +90,14 @@ def w2_sq(p: GaussianParams, ref: GaussianParams, *, diagonal: bool) -> Float[Ar
     return jnp.sum((p.mean - ref.mean) ** 2) + jnp.maximum(spread, 0.0)
 
 
+def cov_frob_sq(p: GaussianParams, ref: GaussianParams, *, diagonal: bool) -> Float[Array, ""]:
+    """||Sigma_p - Sigma_r||_F^2, from the factors (finite under collapse: Sigma_p -> 0)."""
+    if diagonal:
+        return jnp.sum((jnp.exp(2.0 * p.log_scale) - jnp.exp(2.0 * ref.log_scale)) ** 2)
+    l_p, l_r = (q.unit_tril * jnp.exp(q.log_scale)[None, :] for q in (p, ref))
+    return jnp.sum((l_p @ l_p.T - l_r @ l_r.T) ** 2)
+
+
 def compare(
     ref: GaussianParams, p: GaussianParams, *, diagonal: bool, collapse_threshold: float
 ) -> dict[str, Float[Array, ""]]:
@@ -105,6 +114,7 @@ def compare(
         "trace_ratio": jnp.exp(log_trace(p, diagonal) - log_trace(ref, diagonal)),
         "logdet_ratio": logdet_ratio,
         "w2_sq": w2_sq(p, ref, diagonal=diagonal),
+        "cov_frob_sq": cov_frob_sq(p, ref, diagonal=diagonal),
         "kl_fwd": kl(ref, p, diagonal=diagonal),
         "kl_rev": kl(p, ref, diagonal=diagonal),
         "collapsed": logdet_ratio / dim < jnp.log(collapse_threshold),

@@ -51,11 +51,13 @@ def _mixing_weights(loop: LoopConfig, real: str) -> tuple[float, float]:
     return n_r / (n_r + n_s), n_s / (n_r + n_s)
 
 
-def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str) -> np.ndarray:
+def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str, pooling: str = "moments") -> np.ndarray:
     """One generation of a mixing loop on (a, b, c), c = E<mu_t, m_R> / tr Sigma_0.
 
     Weighted mean mu' = w_R m_R + w_S m_S, weighted covariance
-    w_R S_R/n_r + w_S S_S/n_s + w_R w_S (m_R - m_S)(m_R - m_S)^T, divided by 1 - sum w_i^2 if unbiased.
+    w_R S_R/n_r + w_S S_S/n_s + w_R w_S (m_R - m_S)(m_R - m_S)^T, divided by 1 - sum w_i^2 if unbiased;
+    pooling="unbiased" (He et al.): w_R S_R/(n_r - 1) + w_S S_S/(n_s - 1), whose expectation is
+    w_R Sigma_0 + w_S lam Sigma_t.
     """
     a, b, c = state
     lam, n_s, n_r = loop.lam, loop.n_syn, loop.n_real
@@ -72,6 +74,8 @@ def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str)
     cov = w_r * within_real + w_s * (n_s - 1) / n_s * lam * a + w_r * w_s * (real_sq - 2 * cross + syn_sq)
     wsq = (w_r**2 / n_r if w_r else 0.0) + w_s**2 / n_s
     a_next = cov / (1.0 - wsq) if estimator == "unbiased" else cov
+    if pooling == "unbiased" and w_r:
+        a_next = w_r + w_s * lam * a
     c_next = (w_r * real_sq + w_s * c) if fixed else 0.0
     return np.array([a_next, b_next, c_next])
 
@@ -90,12 +94,12 @@ def _per_step(loop: LoopConfig, generations: int, sizes) -> list[LoopConfig]:
     return [dataclasses.replace(loop, n_syn=int(n)) for n in sizes]
 
 
-def mixing_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str) -> "Moments":
+def mixing_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str, pooling: str = "moments") -> "Moments":
     """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations; `sizes`: a
     schedule of n_syn over the steps (mad.loops.schedule)."""
     states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator, real)]
     for step in _per_step(loop, generations, sizes):
-        states.append(_mixing_step(states[-1], step, estimator, real))
+        states.append(_mixing_step(states[-1], step, estimator, real, pooling))
     s = np.stack(states)
     return Moments(s[:, 0], s[:, 1])
 
@@ -155,14 +159,17 @@ def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: 
     return Moments(np.array(a), np.array(b))
 
 
-def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Optional[Moments]:
+def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, pooling: str = "moments") -> Optional[Moments]:
     """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations, as the
     loop declares them (its spec's `moments`); None for a loop that declares no recursion.
     `sizes`: a schedule of n_syn over the steps (None: constant)."""
     from mad.loops import loop_spec
 
     spec = loop_spec(loop.name)
-    return spec.moments(loop, estimator, generations, sizes) if spec.moments is not None else None
+    if spec.moments is None:
+        return None
+    # Only mixing loops with real data accept model.pooling=unbiased (validation).
+    return spec.moments(loop, estimator, generations, sizes, **({} if pooling == "moments" else {"pooling": pooling}))
 
 
 def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
@@ -241,6 +248,50 @@ def mean_scale_ratio(config: Config) -> np.ndarray:
     return np.concatenate([[1.0], np.cumprod(factors)])
 
 
+# ----------------------------------------------------------------------------- second moments
+
+
+def _wishart_step(big_a: float, big_b: float, a: float, k: float, c: float) -> tuple[float, float, float]:
+    """(E tr S^2, E (tr S)^2, E tr S) for S = c W, W ~ Wishart_d(k, Sigma) given (tr Sigma^2,
+    (tr Sigma)^2, tr Sigma) = (A, B, a): E tr W^2 = k (k + 1) A + k B, E (tr W)^2 = 2 k A + k^2 B."""
+    return c * c * (k * (k + 1) * big_a + k * big_b), c * c * (2 * k * big_a + k * k * big_b), c * k * a
+
+
+def cov_frob_sq(config: Config, real: str, fully_synthetic: bool) -> Optional[np.ndarray]:
+    """E ||Sigma_t - Sigma_0||_F^2 for t = 0..G (Sigma_0 = s^2 I, full covariance), or None.
+
+    Exact for the replace loop (Sigma' = lam W / m, W ~ Wishart_d(n - 1, Sigma_t)) and for He et
+    al.'s unbiased pooling with fresh real data (Sigma' = w R + (1 - w) S, R and S unbiased and
+    independent given Sigma_t), through the linear recursion of (E tr Sigma^2, E (tr Sigma)^2,
+    E tr Sigma) and E ||Sigma - s^2 I||_F^2 = E tr Sigma^2 - 2 s^2 E tr Sigma + d s^4.
+    """
+    loop, model, data = config.loop, config.model, config.data
+    he = model.pooling == "unbiased" and real == "fresh"
+    if data.name != "gaussian" or model.covariance != "full" or not (fully_synthetic or he):
+        return None
+    d, s2 = data.dim, data.scale**2
+    n, lam = _step_sizes(config)
+    state = (d * s2 * s2, (d * s2) ** 2, d * s2)  # Sigma_0 = s^2 I
+    out = [0.0]
+    for t, (n_t, lam_t) in enumerate(zip(n, lam)):
+        k = n_t - 1.0
+        if t == 0 or not he:
+            state = _wishart_step(*state, k, lam_t / _dof(n_t, model.estimator))
+        else:
+            w = _mixing_weights(dataclasses.replace(loop, n_syn=int(n_t)), real)[0]
+            k_r = loop.n_real - 1.0
+            real_sq = _wishart_step(d * s2 * s2, (d * s2) ** 2, d * s2, k_r, 1.0 / k_r)
+            syn = _wishart_step(*state, k, lam_t / k)
+            cross = lam_t * state[2]  # E tr(R S) / s^2 and E tr R tr S / (d s^2): R is independent, E R = Sigma_0
+            state = (
+                w * w * real_sq[0] + (1 - w) ** 2 * syn[0] + 2 * w * (1 - w) * s2 * cross,
+                w * w * real_sq[1] + (1 - w) ** 2 * syn[1] + 2 * w * (1 - w) * d * s2 * cross,
+                w * d * s2 + (1 - w) * cross,
+            )
+        out.append(state[0] - 2 * s2 * state[2] + d * s2 * s2)
+    return np.asarray(out)
+
+
 # ----------------------------------------------------------------------------- literature helpers
 
 
@@ -275,7 +326,7 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
     loop, model, data = config.loop, config.model, config.data
     spec = loop_spec(loop.name)
-    mom = moments(loop, model.estimator, config.generations, schedule.of(config))
+    mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling)
     if mom is None:
         return {}
     if data.name == "gaussian":
@@ -287,6 +338,9 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
         trace0 = float(np.trace(make_data(config).cov))
     out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
+    frob = cov_frob_sq(config, spec.real, spec.fully_synthetic)
+    if frob is not None:
+        out["cov_frob_sq"] = frob
     if spec.fully_synthetic and data.name == "gaussian":  # the Wishart laws need Gaussian data
         mean, std = logdet_walk(config)
         out["logdet_ratio"] = mean

@@ -176,11 +176,19 @@ class ShardConfig:
 class MetricsConfig:
     """Sample-based metrics (families other than the Gaussian): `samples` model draws per loop and
     generation, k-nearest-neighbour manifolds with `k`, and a mode counts as covered when it holds
-    at least `mode_share` / M of the draws (M true modes)."""
+    at least `mode_share` / M of the draws (M true modes). `test_set`: `fixed` scores every loop on
+    one held-out set (the SE then covers the loops' spread given that set), `per_loop` scores
+    nll_test on each loop's own set (fresh real draws, or a bootstrap of the held-out split for
+    data without a known law), so the SE also covers the choice of test set; the k-NN metrics
+    and MMD keep the fixed set (their real side is computed once)."""
 
     samples: int = 512
     k: int = 5
     mode_share: float = 0.25
+    test_set: str = "fixed"
+
+
+TEST_SETS = ("fixed", "per_loop")
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,7 @@ def validate(config: Config) -> Config:
     positive("data.rare_weight", data.rare_weight)
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):
         raise ConfigError(f"metrics.mode_share={config.metrics.mode_share!r} must lie in (0, 1]")
+    choice("metrics.test_set", config.metrics.test_set, TEST_SETS)
     choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     wandb = config.logger.wandb
     if not isinstance(wandb.project, str) or not wandb.project or "/" in wandb.project:

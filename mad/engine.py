@@ -125,10 +125,10 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     dtype = program.dtype
     family_report = family.diagnostics or (lambda params: {})
 
-    def scored(key, state, knobs):
+    def scored(key, state, knobs, test_key):
         # A loop whose numbers broke down is counted, not averaged: the summaries leave its
         # non-finite values out, and the mean of `nonfinite` is the share of such loops.
-        values = metrics.model(key, state.params)
+        values = metrics.model(key, state.params, test_key) if metrics.per_loop_test else metrics.model(key, state.params)
         broken = functools.reduce(jnp.logical_or, [~jnp.isfinite(v) for v in values.values()])
         report = {**family_report(state.params), **loop.diagnostics(state, knobs)}
         return {**values, "nonfinite": broken, **{k: jnp.asarray(v, dtype) for k, v in report.items()}}
@@ -140,13 +140,14 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
 
     def trajectory(key: jax.Array, knobs: Knobs) -> dict:
         state = loop.init(jax.random.fold_in(key, 1), knobs)
+        test_key = metric_key(key, -1)  # a loop's own test set (metrics.test_set=per_loop)
 
         def generation(state, t):
             state = loop.step(state, jax.random.fold_in(key, t), knobs)
-            return state, scored(metric_key(key, t), state, knobs)
+            return state, scored(metric_key(key, t), state, knobs, test_key)
 
         _, later = jax.lax.scan(generation, state, jnp.arange(2, program.generations + 1))
-        one = scored(metric_key(key, 1), state, knobs)
+        one = scored(metric_key(key, 1), state, knobs, test_key)
         first = jax.tree.map(lambda a, b: jnp.stack([a, b]), real(metric_key(key, 0), one), one)
         return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -19,8 +20,9 @@ from mad.metrics import discrete, gaussian, samples
 
 
 class Metrics(NamedTuple):
-    model: Callable  # (key, params) -> {name: scalar}
+    model: Callable  # (key, params) -> {name: scalar}; with per_loop_test (key, params, test_key)
     real: Callable  # (key) -> {name: scalar}, generation 0
+    per_loop_test: bool = False  # model takes a third key, the same for every generation of a loop
 
 
 SAMPLE_DOCS = {
@@ -77,9 +79,23 @@ def point_metrics(
         ratio = jnp.trace(cov) / data_trace
         return {"trace_ratio": ratio, "mean_sq_drift": jnp.sum((mean - data_mean) ** 2), "collapsed": ratio < threshold}
 
-    def model(key, params):
+    per_loop = config.metrics.test_set == "per_loop"
+    test = jnp.asarray(data.test, dtype)
+    n_test = test.shape[0]
+
+    def loop_test_set(key):
+        # A loop's own held-out set: fresh draws where the data have a known law, else a bootstrap
+        # of the held-out split (its test-set variability then enters the loops' spread).
+        if data.log_prob is not None:
+            return data.sample(key, n_test)
+        return test[jax.random.randint(key, (n_test,), 0, n_test)]
+
+    def model(key, params, test_key=None):
         y = draw(key, params, m)
         out = samples.sample_metrics(real_side, y, lambda x: density(params, x), mode_share=share)
+        if per_loop:
+            own = loop_test_set(test_key)
+            out["nll_test"] = jnp.minimum(-jnp.mean(density(params, own)), jnp.finfo(dtype).max)
         if moments is not None:
             mean, cov = moments(params)
         else:
@@ -95,7 +111,7 @@ def point_metrics(
             out["nll_test"] = nan
         return {**out, **extra_real(data, nan), **spread(data_mean, jnp.asarray(data.cov, dtype))}
 
-    return Metrics(model, real)
+    return Metrics(model, real, per_loop)
 
 
 NONFINITE_DOC = "a metric of the loop is NaN or infinite (left out of every other statistic)"

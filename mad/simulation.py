@@ -100,6 +100,7 @@ def run(
     attrs = {
         "config": results.config_yaml(config),
         "mad_version": _version(),
+        **provenance(),
         "jax_version": jax.__version__,
         "device": str(jax.devices()[0].device_kind),
         "platform": platform.platform(),
@@ -164,4 +165,36 @@ def _version() -> str:
         return "unknown"
 
 
-__all__ = ["Result", "run", "simulate"]
+def _command() -> str:
+    """The command line of this process, `python -m mad.<module> ...` for mad's own entry points."""
+    import shlex
+    import sys
+
+    argv = list(sys.argv)
+    here = Path(__file__).resolve().parent
+    if argv and argv[0] == "-c":
+        argv = ["python", "-c", "..."]
+    elif argv and argv[0].endswith(".py") and Path(argv[0]).resolve().parent == here:
+        argv = ["python", "-m", f"mad.{Path(argv[0]).stem}", *argv[1:]]
+    return shlex.join(argv) if argv and argv[0] else "python (interactive)"
+
+
+def provenance() -> dict[str, str]:
+    """Where a result came from: the git commit of mad's source and whether it had uncommitted
+    changes (`unknown` outside a git checkout, e.g. an installed wheel), and the command line."""
+    import subprocess
+
+    source = Path(__file__).resolve().parent.parent
+    commit, dirty = "unknown", "unknown"
+    try:
+        git = ["git", "-C", str(source)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        changes = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", "mad", "conf"],
+                                 capture_output=True, text=True, timeout=5, check=True).stdout  # fmt: skip
+        dirty = "true" if changes.strip() else "false"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"git_commit": commit, "git_dirty": dirty, "command": _command()}
+
+
+__all__ = ["Result", "provenance", "run", "simulate"]

@@ -4,7 +4,8 @@ Composes the Hydra config (conf/, shipped as mad.conf), converts it once to the 
 `mad.config.Config`, validates every grid point, runs the sweep, and writes into the Hydra run
 directory: `results.nc` (and `loops.nc` with save.per_loop=true), `figures/*.png`, `report.html`
 and the W&B runs (offline by default, in `wandb/`). Finished grid points are kept in `.partial/`,
-so an interrupted sweep rerun with the same run dir and `resume=true` continues.
+so an interrupted sweep rerun with the same run dir and `resume=true` continues; once results.nc
+is written, `.partial/` is removed.
 """
 
 from __future__ import annotations
@@ -136,10 +137,19 @@ def _write(result, out: Path, config: Config) -> None:
     log.info("results: %s", write_netcdf(result.summary, out / "results.nc"))
     if result.loops is not None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))
+    _remove_checkpoints(out)
     figures = write_figures(result.summary, out / "figures")
     log.info("figures: %s (%d)", out / "figures", len(figures))
     log.info("report: %s", write_report(result.summary, out, figures))
     log_sweep(result.summary, out, _wandb_settings(config), figures, point_configs_of(result.points))
+
+
+def _remove_checkpoints(out: Path) -> None:
+    """The finished grid points of .partial/ are in results.nc now: they go (a rerun with
+    resume=true and the same config recomputes, or use overwrite=false to keep the results)."""
+    import shutil
+
+    shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
 
 
 def _wandb_settings(config: Config):

@@ -136,6 +136,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     resumed = sweep(*args, "resume=true", run_dir=killed)
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed 1 of 2 grid point(s)" in resumed.stdout + resumed.stderr
+    assert not (killed / ".partial").exists()  # its points are in results.nc now
     assert sweep(*args, run_dir=clean).returncode == 0
     a, b = read_netcdf(killed / "results.nc"), read_netcdf(clean / "results.nc")
     for name in b.data_vars:

@@ -1,6 +1,7 @@
 """The Python API: config errors before compilation, grids, determinism, compilation reuse, results."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -109,6 +110,9 @@ def test_results_layout_and_theory_alignment():
     assert ds.trace_ratio_theory.dims == ("lam", "n_syn", "generation")
     assert ds.trace_ratio_theory.sel(lam=0.8, n_syn=10).values[2] == pytest.approx(0.9 * 0.8 * 0.9)
     assert "loop:\n" in ds.attrs["config"] and ds.attrs["loops"] == 16
+    # provenance: the source's commit (a checkout: 40 hex digits) and whether it was edited, the command
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", ds.attrs["git_commit"]) and ds.attrs["git_dirty"] in ("true", "false", "unknown")
+    assert "pytest" in ds.attrs["command"] or "python" in ds.attrs["command"]
     loops = result.loops
     assert loops.trace_ratio.dims == ("lam", "n_syn", "loop", "generation")
     assert loops.collapsed.dtype == bool

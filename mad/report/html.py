@@ -107,7 +107,9 @@ def write_report(ds: xr.Dataset, run_dir: str | Path, figures: list[Path]) -> Pa
 <body>
 <h1>mad report</h1>
 <p class="sub">{html.escape(str(run_dir))}: {loops} loops per grid point, {gens} generations;
-device {html.escape(str(ds.attrs.get("device", "?")))}, jax {html.escape(str(ds.attrs.get("jax_version", "?")))}</p>
+device {html.escape(str(ds.attrs.get("device", "?")))}, jax {html.escape(str(ds.attrs.get("jax_version", "?")))};
+mad {html.escape(str(ds.attrs.get("mad_version", "?")))}, commit {html.escape(str(ds.attrs.get("git_commit", "?"))[:12])}{" (with uncommitted changes)" if ds.attrs.get("git_dirty") == "true" else ""}</p>
+<p class="sub"><code>{html.escape(str(ds.attrs.get("command", "")))}</code></p>
 <h2>Final generation against the closed form</h2>
 <p>z = (mean - closed form) / sem; |z| &le; 5 is marked green. Every closed form, with its
 derivation and assumptions, is in docs/theory.md of the mad repository.</p>

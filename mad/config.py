@@ -161,6 +161,7 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class SaveConfig:
     per_loop: bool = False
+    formats: tuple[str, ...] = ("png", "pdf")  # figure files: png (always; the report shows it), pdf, svg
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class MetricsConfig:
 
 
 TEST_SETS = ("fixed", "per_loop")
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ def validate(config: Config) -> Config:
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):
         raise ConfigError(f"metrics.mode_share={config.metrics.mode_share!r} must lie in (0, 1]")
     choice("metrics.test_set", config.metrics.test_set, TEST_SETS)
+    for kind in config.save.formats:
+        choice("save.formats", kind, FIGURE_FORMATS)
     choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)
     wandb = config.logger.wandb
     if not isinstance(wandb.project, str) or not wandb.project or "/" in wandb.project:

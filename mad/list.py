@@ -2,7 +2,7 @@
 
 Models (from the family registry), loops (from the loop registry), and the data, grid and
 experiment options shipped in conf/ (described by the first comment line of their YAML), each
-with one line; `group` (model, loop, data, grid, experiment) limits the listing to one of them.
+with one line; `group` (model, loop, data, grid, size, experiment) limits the listing to one of them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import sys
 from importlib import resources
 from typing import Optional, Sequence
 
-GROUPS = ("model", "loop", "data", "grid", "experiment")
-TITLES = {"model": "models", "loop": "loops", "data": "data", "grid": "grids", "experiment": "experiments (python -m mad.paper runs them all)"}
+GROUPS = ("model", "loop", "data", "grid", "size", "experiment")
+TITLES = {
+    "model": "models", "loop": "loops", "data": "data", "grid": "grids", "size": "run sizes",
+    "experiment": "experiments (python -m mad.paper runs them all)",
+}  # fmt: skip
 
 
 def _yaml_description(group: str, name: str) -> str:
@@ -53,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mad.list", description=__doc__.splitlines()[0])
     parser.add_argument("group", nargs="?", choices=GROUPS, help="list only this group")
     args = parser.parse_args(argv)
-    usage = {"model": "model=", "loop": "loop=", "data": "data=", "grid": "+grid=", "experiment": "+experiment="}
+    usage = {"model": "model=", "loop": "loop=", "data": "data=", "grid": "+grid=", "size": "size=", "experiment": "+experiment="}
     for group in [args.group] if args.group else GROUPS:
         rows = entries(group)
         width = max(len(usage[group] + name) for name, _ in rows)

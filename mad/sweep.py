@@ -138,7 +138,7 @@ def _write(result, out: Path, config: Config) -> None:
     if result.loops is not None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))
     _remove_checkpoints(out)
-    figures = write_figures(result.summary, out / "figures")
+    figures = write_figures(result.summary, out / "figures", tuple(config.save.formats))
     log.info("figures: %s (%d)", out / "figures", len(figures))
     log.info("report: %s", write_report(result.summary, out, figures))
     log_sweep(result.summary, out, _wandb_settings(config), figures, point_configs_of(result.points))

@@ -120,3 +120,14 @@ def test_compose_gives_the_python_api_what_the_command_line_runs():
     assert {p.config.loop.name for p in points} == set(options("loop")) and all(p.config.loop.lam == 0.8 for p in points)
     with pytest.raises(ConfigError, match="model=nope"):
         mad.compose("model=nope")
+
+
+@pytest.mark.parametrize("model", ["gaussian", "gmm", "flow"])
+def test_size_presets_override_a_familys_run_size_and_yield_to_the_command_line(model):
+    full = compose(f"model={model}")
+    tiny = compose(f"model={model}", "size=tiny")
+    assert (tiny.loops, tiny.generations, tiny.metrics.samples) == (16, 5, 128)
+    assert tiny.loop.n_syn == full.loop.n_syn and tiny.model == full.model  # only the run size changes
+    assert (compose(f"model={model}", "size=full").loops, compose(f"model={model}", "size=full").generations) == (full.loops, full.generations)
+    small = compose(f"model={model}", "size=small", "loops=7")
+    assert (small.loops, small.generations) == (7, 20)

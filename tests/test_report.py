@@ -26,11 +26,12 @@ def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
     from mad.results import read_netcdf
 
     ds = read_netcdf(run_dir / "results.nc")
-    names = sorted(p.stem for p in write_figures(ds, tmp_path))
-    metrics = ["collapsed", "kl_fwd", "kl_rev", "logdet_ratio", "mean_sq_drift", "trace_ratio", "w2_sq"]
+    names = sorted(p.stem for p in write_figures(ds, tmp_path, ("pdf", "svg")))
+    metrics = ["collapsed", "cov_frob_sq", "kl_fwd", "kl_rev", "logdet_ratio", "mean_sq_drift", "trace_ratio", "w2_sq"]
     finals = [f"final_{m}_vs_{a}" for m in metrics if m != "collapsed" for a in ("lam", "n_syn")]
     assert names == sorted(metrics + finals)
     assert all((tmp_path / f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
+    assert all((tmp_path / f"{n}.pdf").read_bytes()[:5] == b"%PDF-" and b"<svg" in (tmp_path / f"{n}.svg").read_bytes()[:500] for n in names)
 
 
 def test_figures_draw_the_mean_against_the_expectation(run_dir):

@@ -169,20 +169,25 @@ def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
     return fig
 
 
-def write_figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
-    """Write every figure as PNG into `folder`; returns the paths in display order."""
+FORMATS = ("png", "pdf", "svg")
+
+
+def write_figures(ds: xr.Dataset, folder: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Write every figure into `folder`, as PNG (the report shows those) and in the other
+    `formats` beside it (pdf, svg: vector graphics for papers and slides); returns the PNG paths in
+    display order."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
 
     def save(fig: plt.Figure, name: str) -> None:
-        path = folder / f"{name}.png"
         try:
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png")
+            for kind in dict.fromkeys(("png", *formats)):
+                with atomic_path(folder / f"{name}.{kind}") as tmp:
+                    fig.savefig(tmp, format=kind)
         finally:
             plt.close(fig)
-        paths.append(path)
+        paths.append(folder / f"{name}.png")
 
     # A run in which no loop broke down needs no figure saying so (the report's table does).
     shown = [m for m in metrics_of(ds) if not (m == "nonfinite" and not np.any(ds[m].sel(stat="mean").values > 0))]

@@ -22,7 +22,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from mad.config import Config, ConfigError, from_hydra, register_configs
 from mad.files import FolderBusy, run_lock
@@ -33,6 +33,23 @@ from mad.grid import load_option
 
 log = logging.getLogger("mad.sweep")
 register_configs()
+
+# Run directories are named by time and by the overrides that made the run (conf/config.yaml):
+# outputs/<date>/<time>_<overrides>, so a folder of runs can be read without opening them.
+LONGEST_NAME = 120
+
+
+def run_name_suffix(overrides: str) -> str:
+    """`_<overrides>` for a run dir name ('' without overrides): characters a file name cannot
+    hold replaced by '-', cut to LONGEST_NAME characters."""
+    if not overrides:
+        return ""
+    safe = "".join(c if c.isalnum() or c in "+=,._-[]" else "-" for c in overrides)
+    return "_" + safe[:LONGEST_NAME]
+
+
+if not OmegaConf.has_resolver("mad_run_name"):
+    OmegaConf.register_new_resolver("mad_run_name", run_name_suffix)
 
 CHECKPOINTS = ".partial"  # finished grid points of this run dir, for resume=true
 # Errors of a disk that cannot take the output: reported in one line, not as a traceback.

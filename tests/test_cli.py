@@ -141,3 +141,22 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     a, b = read_netcdf(killed / "results.nc"), read_netcdf(clean / "results.nc")
     for name in b.data_vars:
         assert a[name].equals(b[name]), name
+
+
+def test_run_directories_are_named_by_their_overrides(tmp_path):
+    # run from another working directory, so that outputs/ lands in tmp_path
+    args = [sys.executable, "-m", "mad.sweep", "progress=false", "size=tiny", "generations=2", "loop.lam=0.9", "save.formats=[png]"]
+    proc = subprocess.run(args, cwd=tmp_path, env={**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    assert run_dir.name.endswith("_generations=2,loop.lam=0.9,save.formats=[png],size=tiny"), run_dir.name
+    assert (run_dir / "results.nc").exists() and not (run_dir / ".partial").exists()
+
+
+def test_run_name_suffix_keeps_file_names_safe():
+    from mad.sweep import LONGEST_NAME, run_name_suffix
+
+    assert run_name_suffix("") == ""
+    assert run_name_suffix("data=moons,model=kde") == "_data=moons,model=kde"
+    assert run_name_suffix("logger.wandb.group=a/b c") == "_logger.wandb.group=a-b-c"
+    assert len(run_name_suffix("x=" + "1" * 500)) == LONGEST_NAME + 1

@@ -160,3 +160,13 @@ def test_run_name_suffix_keeps_file_names_safe():
     assert run_name_suffix("data=moons,model=kde") == "_data=moons,model=kde"
     assert run_name_suffix("logger.wandb.group=a/b c") == "_logger.wandb.group=a-b-c"
     assert len(run_name_suffix("x=" + "1" * 500)) == LONGEST_NAME + 1
+
+
+def test_the_api_example_runs(tmp_path):
+    import shutil
+
+    script = shutil.copy(REPO / "examples" / "lambda_sweep.py", tmp_path / "lambda_sweep.py")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "lambda_sweep.png").exists() and "0.50" in proc.stdout

@@ -118,12 +118,19 @@ def run(
     return Result(summary, loops, tuple(points))
 
 
+# With progress on, a program's loops are split into at least this many compiled calls.
+PROGRESS_CALLS = 4
+
+
 def _run_points(program: Program, members, config: Config, keep_loops: bool, progress) -> list:
     """Run one compiled program over its grid points: [(stats, loops or None)] per point."""
     knobs = knobs_of([p.config for p in members], program.dtype)
     accumulators: dict[str, results.LoopStats] = {}
     kept: dict[str, list[np.ndarray]] = {}
-    chunks = run_program(program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=config.chunk)
+    chunk = config.chunk
+    if config.progress:  # a few calls at least, so that the bar moves within a program (results do not change)
+        chunk = min(chunk, len(members) * -(-config.loops // PROGRESS_CALLS))
+    chunks = run_program(program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=chunk)
     for chunk in chunks:
         for name, values in chunk.values.items():
             accumulators.setdefault(name, results.LoopStats()).update(values)

@@ -212,3 +212,26 @@ def test_traced_knobs_share_a_program_and_their_presence_does_not():
     knobs = engine.knobs_of([Config(loop=dataclasses.replace(fresh, lam=0.5, real_weight=0.2)), Config(loop=fresh)], np.float64)
     np.testing.assert_allclose(knobs.lam, [0.5, 1.0])
     np.testing.assert_allclose(knobs.real_weight, [0.2, 0.0])
+
+
+def test_progress_moves_within_a_single_program():
+    # 2 grid points of one vmapped program, 10 loops: with progress on, at least 4 calls report.
+    from mad.engine import Program
+    from mad.simulation import PROGRESS_CALLS, _run_points
+
+    class Counter:
+        calls = []
+
+        def chunk(self, n):
+            self.calls.append(n)
+
+    config = Config(loops=10, generations=2, grid={"loop.lam": [1.0, 0.8]}, **{k: v for k, v in SMALL.items() if k not in ("loops", "generations")})
+    _, points = expand(config)
+    program = Program.of(points[0].config)
+    quiet = _run_points(program, points, dataclasses.replace(config, progress=False), False, Counter())
+    calls_quiet = len(Counter.calls)
+    moving = _run_points(program, points, dataclasses.replace(config, progress=True), False, Counter())
+    assert calls_quiet == 1 and len(Counter.calls) - calls_quiet >= PROGRESS_CALLS
+    assert sum(Counter.calls[1:]) == Counter.calls[0] == 2 * 10 * 2
+    for (a, _), (b, _) in zip(quiet, moving):  # the same statistics, whatever the split
+        np.testing.assert_allclose(a["trace_ratio"], b["trace_ratio"], rtol=1e-5, atol=1e-6)

@@ -159,6 +159,27 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class CurationConfig:
+    """Curation by reward (Ferbach et al. 2024): each synthetic point is chosen among `candidates`
+    draws of the model, by a Bradley-Terry draw with probabilities proportional to exp(r(x))
+    (`choice=bt`) or as the best of them (`choice=argmax`). Rewards: `quadratic`
+    r(x) = -gamma/2 ||x - target e_1||^2, `linear` r(x) = gamma x_1, `density` r(x) = gamma log p(x)
+    (the model's own density); `none` draws as usual. Any family that draws points can be curated
+    (mad.loops.curation); Gaussians need model.backend=samples.
+    """
+
+    reward: str = "none"
+    candidates: int = 4
+    choice: str = "bt"
+    gamma: float = 1.0
+    target: float = 0.0
+
+
+REWARDS = ("none", "quadratic", "linear", "density")
+CHOICES = ("bt", "argmax")
+
+
+@dataclass(frozen=True)
 class SaveConfig:
     per_loop: bool = False
     formats: tuple[str, ...] = ("png", "pdf")  # figure files: png (always; the report shows it), pdf, svg
@@ -221,6 +242,7 @@ class Config:
     model: Any = field(default_factory=ModelConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    curation: CurationConfig = field(default_factory=CurationConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -380,6 +402,9 @@ def validate(config: Config) -> Config:
         if size < need:
             raise ConfigError(f"{key}={size} is too small: {why}")
     schedule.validate(config, need, why)
+    from mad.loops import curation
+
+    curation.validate(config)
     return config
 
 

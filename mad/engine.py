@@ -24,7 +24,7 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import TRACED_KNOBS, Config, ConfigError, DataConfig, LoopConfig, MetricsConfig, ScheduleConfig
+from mad.config import TRACED_KNOBS, Config, ConfigError, CurationConfig, DataConfig, LoopConfig, MetricsConfig, ScheduleConfig
 from mad.data import make_data
 from mad.families import family_spec, make_family
 from mad.loops import Knobs, loop_spec, make_loop, schedule
@@ -63,6 +63,7 @@ class Program:
     model: Any  # the family's own config dataclass
     loop: LoopConfig  # every traced knob set to TRACED (or None where its absence is static)
     schedule: ScheduleConfig
+    curation: CurationConfig
     generations: int
     precision: str
     collapse_threshold: float
@@ -75,8 +76,9 @@ class Program:
         traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS}
         loop = dataclasses.replace(config.loop, **traced)
         return cls(
-            config.data, config.model, loop, config.schedule, config.generations, config.precision, config.collapse_threshold, config.metrics
-        )
+            config.data, config.model, loop, config.schedule, config.curation, config.generations, config.precision,
+            config.collapse_threshold, config.metrics,
+        )  # fmt: skip
 
     def config(self) -> Config:
         return Config(
@@ -84,6 +86,7 @@ class Program:
             model=self.model,
             loop=self.loop,
             schedule=self.schedule,
+            curation=self.curation,
             generations=self.generations,
             precision=self.precision,
             collapse_threshold=self.collapse_threshold,
@@ -115,7 +118,7 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     config = program.config()
     data = make_data(config)
     family = make_family(config, data)
-    loop = make_loop(family, program.loop, program.generations, schedule.of(config))
+    loop = make_loop(family, program.loop, program.generations, schedule.of(config), config.curation)
     metrics = make_metrics(config, family, data)
 
     def metric_key(key, t):

@@ -25,6 +25,7 @@ EXPECTED = {
     "schedule": ({"n_syn": 3}, "replace"),
     "top_p": ({"top_p": 5}, "replace"),
     "temperature": ({"temperature": 5}, "replace"),
+    "curation": ({"candidates": 5}, "replace"),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mad.families.base import Family
 from mad.loops import accumulating, mixing
 from mad.loops.base import Knobs, Loop, LoopSpec
-from mad.loops.curation import curated
+from mad.loops.curation import curated, rewarded
 
 LOOPS: dict[str, LoopSpec] = {spec.name: spec for spec in (*mixing.SPECS, *accumulating.SPECS)}
 
@@ -23,12 +23,16 @@ def loop_spec(name: str) -> LoopSpec:
     return LOOPS[name]
 
 
-def make_loop(family: Family, cfg, generations: int, sizes=None) -> Loop:
-    """The loop `cfg` names over `family`, its synthetic draws curated when cfg.keep < 1; `sizes`
-    is the schedule of n_syn (mad.loops.schedule; None: constant)."""
+def make_loop(family: Family, cfg, generations: int, sizes=None, curation=None) -> Loop:
+    """The loop `cfg` names over `family`, its synthetic draws cherry-picked when cfg.keep < 1 or
+    chosen by reward (`curation`, a mad.config.CurationConfig); `sizes` is the schedule of n_syn
+    (mad.loops.schedule; None: constant)."""
     spec = loop_spec(cfg.name)
     extra = {} if sizes is None else {"sizes": sizes}
-    return spec.build(curated(family, cfg.keep), cfg, generations, **extra)
+    synthetic = curated(family, cfg.keep)
+    if curation is not None:
+        synthetic = rewarded(synthetic, curation)
+    return spec.build(synthetic, cfg, generations, **extra)
 
 
 __all__ = ["LOOPS", "Knobs", "Loop", "LoopSpec", "loop_spec", "make_loop"]

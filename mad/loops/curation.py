@@ -1,9 +1,17 @@
 """Curation: the synthetic points a loop trains on are picked among more candidates.
 
-Cherry-picking (MAD, sec. 5: quality over diversity) draws ceil(n / keep) candidates from the
-model and keeps the n it finds most likely (the highest log-density). It is a loop concern, not a
-family's: any family that can draw points and score them (`Family.draw`, `Family.log_prob`) can be
-curated, and the loop sees a family whose synthetic draws are the kept points.
+Two stages, both loop concerns rather than a family's: any family that can draw points (and, where
+the choice needs it, score them with `Family.log_prob`) can be curated, and the loop sees a family
+whose synthetic draws are the kept points.
+
+- Cherry-picking (`loop.keep`; MAD, sec. 5: quality over diversity) draws ceil(n / keep)
+  candidates and keeps the n the model finds most likely (the highest log-density).
+- Curation by reward (config group `curation`; Ferbach et al. 2024, "Self-consuming generative
+  models with curated data provably optimize human preferences") chooses each of the n points
+  among K candidates: by a Bradley-Terry draw, P(x_i) = exp(r(x_i)) / sum_j exp(r(x_j)), or as
+  the best one. As K -> infinity the Bradley-Terry choice draws from p(x) exp(r(x)) / Z, so for a
+  Gaussian and the quadratic reward -gamma/2 ||x - x*||^2 each generation adds gamma to the
+  precision and moves the mean towards x* (mad.theory.curation has that limit).
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 
+from mad.config import Config, ConfigError, CurationConfig
 from mad.families.base import Family
 
 
@@ -28,6 +38,40 @@ def curated(family: Family, keep: float) -> Family:
         _, rows = jax.lax.top_k(family.log_prob(params, candidates), n)
         return candidates[rows]
 
+    return _with_picked(family, pick)
+
+
+def reward_fn(cfg: CurationConfig, family: Family):
+    """r(params, x) for the rows of x (n, d)."""
+    gamma = cfg.gamma
+    if cfg.reward == "quadratic":
+        return lambda params, x: -0.5 * gamma * (jnp.sum(x * x, axis=-1) - 2 * cfg.target * x[..., 0] + cfg.target**2)
+    if cfg.reward == "linear":
+        return lambda params, x: gamma * x[..., 0]
+    return lambda params, x: gamma * family.log_prob(params, x)
+
+
+def rewarded(family: Family, cfg: CurationConfig) -> Family:
+    """`family` with every synthetic point chosen among cfg.candidates draws by its reward."""
+    if cfg.reward == "none":
+        return family
+    reward, k = reward_fn(cfg, family), cfg.candidates
+
+    def pick(key, params, n, lam):
+        k_draw, k_choose = jax.random.split(key)
+        candidates = family.draw(k_draw, params, n * k, lam)
+        grouped = candidates.reshape(n, k, candidates.shape[-1])
+        scores = reward(params, candidates).reshape(n, k)
+        if cfg.choice == "bt":
+            rows = jax.random.categorical(k_choose, scores, axis=-1)  # P(i) = softmax(r)_i
+        else:
+            rows = jnp.argmax(scores, axis=-1)
+        return jnp.take_along_axis(grouped, rows[:, None, None], axis=1)[:, 0]
+
+    return _with_picked(family, pick)
+
+
+def _with_picked(family: Family, pick) -> Family:
     def draw(key, params, n, lam):
         return family.draw(key, None, n, lam) if params is None else pick(key, params, n, lam)
 
@@ -36,3 +80,37 @@ def curated(family: Family, keep: float) -> Family:
         return family.into_frame(params, family.summarize(pick(key, params, n, lam)))
 
     return family._replace(draw=draw, synthetic=synthetic)
+
+
+def validate(config: Config) -> None:
+    """ConfigError naming the curation key at fault, before anything compiles."""
+    from mad.config import CHOICES, REWARDS, choice, integer
+    from mad.families import FAMILIES, family_spec
+
+    cfg = config.curation
+    choice("curation.reward", cfg.reward, REWARDS)
+    choice("curation.choice", cfg.choice, CHOICES)
+    integer("curation.candidates", cfg.candidates, 1)
+    for key in ("gamma", "target"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"curation.{key}={value!r} must be a finite number")
+    if cfg.gamma < 0:
+        raise ConfigError(f"curation.gamma={cfg.gamma!r} must be >= 0 (the reward's strength)")
+    if cfg.reward == "none":
+        return
+    family = family_spec(config.model.name)
+    if not family.curation:
+        able = " or ".join(f"model={name}" for name, spec in FAMILIES.items() if spec.curation)
+        raise ConfigError(f"curation.reward={cfg.reward} needs a family that draws points: {able} (got model={config.model.name})")
+    if getattr(config.model, "backend", "samples") != "samples":
+        raise ConfigError(f"curation.reward={cfg.reward} chooses among drawn points: use model.backend=samples")
+    if config.loop.keep < 1.0:
+        raise ConfigError(f"curation.reward={cfg.reward} and loop.keep={config.loop.keep} both curate: use one (keep is reward=density with choice=argmax)")
+    from mad.loops import schedule
+
+    if schedule.of(config) is not None:
+        raise ConfigError(f"curation.reward={cfg.reward} draws a static number of candidates: use it with schedule.n_syn=constant")
+    lanes = config.loop.n_syn * cfg.candidates
+    if lanes > 2**24:
+        raise ConfigError(f"curation.candidates={cfg.candidates} x loop.n_syn={config.loop.n_syn} = {lanes} candidates per generation; keep it <= 2^24")

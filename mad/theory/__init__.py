@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mad.config import Config
-from mad.theory import discrete, gaussian, kde, regression
+from mad.theory import curation, discrete, gaussian, kde, regression, truncation
 
 
 def predict(config: Config) -> dict[str, np.ndarray]:
@@ -18,9 +18,9 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     from mad.families import family_spec
     from mad.loops import loop_spec
 
-    if config.loop.keep < 1.0:  # curated draws: none of the closed forms below holds
-        return {}
+    if config.loop.keep < 1.0 or config.curation.reward != "none":
+        return {}  # curated draws: none of the closed forms holds (mad.theory.curation: the K -> inf limit)
     return family_spec(config.model.name).theory(config, loop_spec(config.loop.name))
 
 
-__all__ = ["discrete", "gaussian", "kde", "predict", "regression"]
+__all__ = ["curation", "discrete", "gaussian", "kde", "predict", "regression", "truncation"]

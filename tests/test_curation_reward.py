@@ -1,0 +1,96 @@
+"""Curation by reward (Ferbach et al. 2024): the choice among K candidates against exact oracles,
+and the loop against its idealised K, n -> infinity limit (mad.theory.curation)."""
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import mad
+from mad.config import Config, CurationConfig, DataConfig, LoopConfig, ModelConfig
+from mad.families import gaussian
+from mad.loops.curation import rewarded
+from mad.theory import curation
+
+N = 40_000
+FAMILY = gaussian.family(dim=1, scale=1.0, covariance="full", estimator="mle", backend="samples", dtype=jnp.float64)
+STANDARD = gaussian.standard(1, dtype=jnp.float64)
+
+
+def _picks(cfg: CurationConfig) -> np.ndarray:
+    return np.asarray(rewarded(FAMILY, cfg).draw(jax.random.key(0), STANDARD, N, 1.0))[:, 0]
+
+
+def test_argmax_of_two_candidates_is_the_maximum_of_two_normals():
+    # E max(X1, X2) = 1/sqrt(pi), Var = 1 - 1/pi for independent standard normals.
+    x = _picks(CurationConfig(reward="linear", candidates=2, choice="argmax", gamma=1.0))
+    se = math.sqrt((1 - 1 / math.pi) / N)
+    assert abs(x.mean() - 1 / math.sqrt(math.pi)) <= 5 * se
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_bradley_terry_choice_of_two_candidates_matches_quadrature(gamma):
+    # The chosen point is X1 with probability e^{g X1} / (e^{g X1} + e^{g X2}): its mean and second
+    # moment by two-dimensional quadrature against the normal density.
+    def moment(power):
+        f = lambda a, b: a**power * stats.norm.pdf(a) * stats.norm.pdf(b) / (1 + np.exp(gamma * (b - a)))  # noqa: E731
+        return 2 * integrate.dblquad(f, -9, 9, -9, 9, epsabs=1e-9)[0]
+
+    mean, second = moment(1), moment(2)
+    x = _picks(CurationConfig(reward="linear", candidates=2, choice="bt", gamma=gamma))
+    se = math.sqrt((second - mean**2) / N)
+    assert abs(x.mean() - mean) <= 5 * se
+    assert abs(np.mean(x**2) - second) <= 5 * np.std(x**2) / math.sqrt(N)
+
+
+def test_many_candidates_approach_the_tilted_density():
+    # K -> infinity: the Bradley-Terry choice draws from p(x) e^{r(x)} / Z; quadratic reward around 1
+    # with gamma = 1 tilts N(0, 1) into N(1/2, 1/2).
+    x = _picks(CurationConfig(reward="quadratic", candidates=256, choice="bt", gamma=1.0, target=1.0))
+    assert abs(x.mean() - 0.5) < 0.01 and abs(x.var() - 0.5) < 0.01
+
+
+LOOP = Config(data=DataConfig(dim=1), loop=LoopConfig(n_syn=1000), loops=64, generations=5, progress=False,
+              curation=CurationConfig(reward="quadratic", gamma=1.0, target=1.0))  # fmt: skip
+
+
+def test_the_loop_approaches_the_idealised_limit_as_k_grows():
+    limit = curation.ideal(LOOP)
+    np.testing.assert_allclose(limit["trace_ratio"], [1, 1, 1 / 2, 1 / 3, 1 / 4, 1 / 5])  # sigma_t^2 = 1 / (1 + (t - 1) gamma)
+    gaps = {}
+    for k in (2, 8, 32):
+        ds = mad.simulate(dataclasses.replace(LOOP, curation=dataclasses.replace(LOOP.curation, candidates=k)))
+        assert "trace_ratio_theory" not in ds  # finite K and n: no closed form is drawn
+        gaps[k] = [np.max(np.abs(ds[m].sel(stat="mean").values[2:] - limit[m][2:])) for m in ("trace_ratio", "mean_sq_drift")]
+    assert gaps[2][0] > gaps[8][0] > gaps[32][0] and gaps[2][1] > gaps[8][1] > gaps[32][1], gaps
+    assert gaps[32][0] < 0.02 and gaps[32][1] < 0.03
+
+
+def test_every_point_family_can_be_curated_by_reward():
+    config = Config(data=DataConfig(name="gmm_ring"), model=ModelConfig(name="kde"), loop=LoopConfig(n_syn=50), loops=4, generations=3,
+                    progress=False, curation=CurationConfig(reward="density", candidates=3))  # fmt: skip
+    ds = mad.simulate(config)
+    assert np.all(np.isfinite(ds.nll_test.sel(stat="mean").values))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(curation=CurationConfig(reward="shiny")), r"curation\.reward='shiny' is not allowed; choose one of none, quadratic, linear, density"),
+        (dict(curation=CurationConfig(reward="linear", candidates=0)), r"curation\.candidates=0 must be an integer >= 1"),
+        (dict(curation=CurationConfig(reward="linear", choice="best")), r"curation\.choice='best' is not allowed"),
+        (dict(curation=CurationConfig(reward="linear", gamma=-1.0)), r"curation\.gamma=-1\.0 must be >= 0"),
+        (dict(curation=CurationConfig(reward="linear", target=math.nan)), r"curation\.target=nan must be a finite number"),
+        (dict(curation=CurationConfig(reward="linear"), model=ModelConfig(name="poisson"), data=DataConfig(name="poisson")),
+         r"curation\.reward=linear needs a family that draws points: .*got model=poisson"),
+        (dict(curation=CurationConfig(reward="linear"), model=ModelConfig(backend="suffstats")), r"use model\.backend=samples"),
+        (dict(curation=CurationConfig(reward="linear"), loop=LoopConfig(keep=0.5)), r"both curate"),
+    ],
+)
+def test_bad_curation_is_refused_naming_the_key(change, message, no_compilation):
+    with pytest.raises(mad.ConfigError, match=message):
+        mad.validate(dataclasses.replace(Config(), **change))

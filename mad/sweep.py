@@ -85,6 +85,8 @@ def main(cfg: DictConfig) -> None:
             judge = lambda: _check_earlier_results(out, config)  # noqa: E731
             result = run(config, resolve=compose_option, checkpoint=out / CHECKPOINTS, before=judge)
             _write(result, out, config)
+    except _Finished as done:
+        log.info("%s", done)
     except (ConfigError, FolderBusy) as err:
         log.error("invalid config: %s" if isinstance(err, ConfigError) else "%s", err)
         if fresh and isinstance(err, ConfigError):
@@ -102,9 +104,13 @@ def main(cfg: DictConfig) -> None:
         sys.exit(1)
 
 
+class _Finished(Exception):
+    """The run dir already holds this config's complete results: resume=true has nothing to do."""
+
+
 def _check_earlier_results(out: Path, config: Config) -> None:
-    """A run dir holding the results of another config keeps them unless overwrite=true (the same
-    config resumed, or rerun with resume=true, may write them again)."""
+    """A run dir holding the results of another config keeps them unless overwrite=true; the same
+    config with resume=true finds them complete and computes nothing (raises _Finished)."""
     from mad.config import from_yaml
     from mad.results import ResultsError, fingerprint, read_netcdf
 
@@ -121,6 +127,8 @@ def _check_earlier_results(out: Path, config: Config) -> None:
             same = fingerprint(from_yaml(earlier), 0, False) == fingerprint(config, 0, False)
         except ConfigError:
             same = False
+    if same and config.resume:
+        raise _Finished(f"{path} already holds this config's results: nothing to compute (resume=true); pass overwrite=true to compute them again")
     if not (same and config.resume):
         what = "another config's" if not same else "this config's"
         raise ConfigError(
@@ -163,7 +171,7 @@ def _write(result, out: Path, config: Config) -> None:
 
 def _remove_checkpoints(out: Path) -> None:
     """The finished grid points of .partial/ are in results.nc now: they go (a rerun with
-    resume=true and the same config recomputes, or use overwrite=false to keep the results)."""
+    resume=true and the same config finds results.nc complete and computes nothing)."""
     import shutil
 
     shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)

@@ -48,6 +48,10 @@ def pytest_configure(config):
         os.environ["MAD_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="mad-jax-cache-")
         config._mad_cache_owner = True
     jax.config.update("jax_compilation_cache_dir", os.environ["MAD_TEST_JAX_CACHE"])
+    # A size bound turns on JAX's file lock around every cache read and write: without it one
+    # worker can read an entry another is still writing (JAX writes in place), and deserialising
+    # that half-written executable crashes the reader (a segfault in get_executable_and_time).
+    jax.config.update("jax_compilation_cache_max_size", 8 * 2**30)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 

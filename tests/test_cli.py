@@ -42,7 +42,7 @@ def test_lambda_grid_writes_results(lambda_run):
     assert loops.logdet_ratio.dims == ("lam", "loop", "generation") and loops.sizes["loop"] == 32
     log = proc.stdout + proc.stderr
     assert str(run_dir / "results.nc") in log and str(run_dir / "report.html") in log  # where things went
-    assert (run_dir / "report.html").is_file() and len(list((run_dir / "figures").glob("*.png"))) == 13
+    assert (run_dir / "report.html").is_file() and len(list((run_dir / "figures").glob("*.png"))) == 15
 
 
 def test_resume_of_a_finished_run_recomputes_nothing(lambda_run):
@@ -50,7 +50,7 @@ def test_resume_of_a_finished_run_recomputes_nothing(lambda_run):
     before = read_netcdf(run_dir / "results.nc")
     proc = sweep("+grid=lambda", "loops=32", "generations=3", "save.per_loop=true", "resume=true", run_dir=run_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "resumed 7 of 7 grid point(s)" in proc.stdout + proc.stderr
+    assert "already holds this config's results: nothing to compute" in proc.stdout + proc.stderr
     after = read_netcdf(run_dir / "results.nc")
     for name in before.data_vars:
         assert after[name].equals(before[name]), name

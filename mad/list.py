@@ -2,7 +2,8 @@
 
 Models (from the family registry), loops (from the loop registry), and the data, grid and
 experiment options shipped in conf/ (described by the first comment line of their YAML), each
-with one line; `group` (model, loop, data, grid, size, experiment) limits the listing to one of them.
+with one line, models with the measured time of their default run (conf/timings.yaml, written by
+`python -m benchmarks.defaults`); `group` (model, loop, data, grid, size, experiment) limits the listing to one of them.
 """
 
 from __future__ import annotations
@@ -52,17 +53,33 @@ def entries(group: str) -> list[tuple[str, str]]:
     return [(name, _yaml_description(group, name)) for name in options(group)]
 
 
+def timings() -> tuple[str, dict[str, dict[str, float]]]:
+    """(device, {model: {size: seconds}}) measured by `python -m benchmarks.defaults` (shipped as
+    conf/timings.yaml); ("", {}) where none was measured."""
+    from omegaconf import OmegaConf
+
+    path = resources.files("mad.conf") / "timings.yaml"
+    if not path.is_file():
+        return "", {}
+    record = OmegaConf.to_container(OmegaConf.create(path.read_text()))
+    return str(record.get("device", "")), dict(record.get("seconds", {}))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mad.list", description=__doc__.splitlines()[0])
     parser.add_argument("group", nargs="?", choices=GROUPS, help="list only this group")
     args = parser.parse_args(argv)
     usage = {"model": "model=", "loop": "loop=", "data": "data=", "grid": "+grid=", "size": "size=", "experiment": "+experiment="}
+    device, seconds = timings()
     for group in [args.group] if args.group else GROUPS:
         rows = entries(group)
         width = max(len(usage[group] + name) for name, _ in rows)
-        print(f"{TITLES[group]}:")
+        title = TITLES[group] + (f" (time of a default run, and with size=tiny, on {device})" if group == "model" and seconds else "")
+        print(f"{title}:")
         for name, doc in rows:
-            print(f"  {usage[group] + name:<{width}}  {doc}")
+            took = seconds.get(name, {}) if group == "model" else {}
+            when = f" [{took['full']:.0f} s; tiny {took['tiny']:.0f} s]" if "full" in took and "tiny" in took else ""
+            print(f"  {usage[group] + name:<{width}}  {doc}{when}")
         print()
     return 0
 

@@ -14,7 +14,7 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
-from mad.families.gaussian import GaussianParams, logdet
+from mad.families.gaussian import GaussianParams, logdet, matmul
 
 DOCS = {
     "mean_sq_drift": "squared distance of the model mean from the real mean, ||mu_t - mu_0||^2",
@@ -95,7 +95,8 @@ def cov_frob_sq(p: GaussianParams, ref: GaussianParams, *, diagonal: bool) -> Fl
     if diagonal:
         return jnp.sum((jnp.exp(2.0 * p.log_scale) - jnp.exp(2.0 * ref.log_scale)) ** 2)
     l_p, l_r = (q.unit_tril * jnp.exp(q.log_scale)[None, :] for q in (p, ref))
-    return jnp.sum((l_p @ l_p.T - l_r @ l_r.T) ** 2)
+    # fused products (mad.families.gaussian.matmul): no batched dot under vmap
+    return jnp.sum((matmul(l_p, l_p.T) - matmul(l_r, l_r.T)) ** 2)
 
 
 def compare(

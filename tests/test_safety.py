@@ -194,7 +194,7 @@ def test_a_second_sweep_into_a_busy_run_directory_fails_and_leaves_the_first_alo
 def test_results_of_another_config_are_kept_unless_overwrite(tmp_path):
     from mad.config import ConfigError
     from mad.results import write_netcdf
-    from mad.sweep import _check_earlier_results
+    from mad.sweep import _check_earlier_results, _Finished
 
     config = Config(loops=4, generations=2, progress=False)
     write_netcdf(mad.simulate(config), tmp_path / "results.nc")
@@ -205,7 +205,8 @@ def test_results_of_another_config_are_kept_unless_overwrite(tmp_path):
         _check_earlier_results(tmp_path, dataclasses.replace(other, resume=True))  # resume cannot make them another config's
     with pytest.raises(ConfigError, match=r"this config's results.*continue with resume=true"):
         _check_earlier_results(tmp_path, config)
-    _check_earlier_results(tmp_path, dataclasses.replace(config, resume=True, progress=True, chunk=64))
+    with pytest.raises(_Finished, match=r"already holds this config's results: nothing to compute"):  # the same config resumed
+        _check_earlier_results(tmp_path, dataclasses.replace(config, resume=True, progress=True, chunk=64))
     _check_earlier_results(tmp_path, dataclasses.replace(other, overwrite=True))
     _check_earlier_results(tmp_path / "empty", other)
 

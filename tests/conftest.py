@@ -39,19 +39,20 @@ def no_compilation(monkeypatch):
 
 
 def pytest_configure(config):
-    # One compilation cache for this session, shared by the xdist workers (they inherit the
-    # environment from the controller, which configures first): a program two tests need is
-    # compiled once. A fresh folder each session, removed at its end.
+    # A compilation cache for this session (the xdist workers inherit its folder from the
+    # controller, which configures first): a program two tests need is compiled once per worker.
+    # A fresh folder each session, removed at its end.
     if "MAD_TEST_JAX_CACHE" not in os.environ:
         import tempfile
 
         os.environ["MAD_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="mad-jax-cache-")
         config._mad_cache_owner = True
-    jax.config.update("jax_compilation_cache_dir", os.environ["MAD_TEST_JAX_CACHE"])
-    # A size bound turns on JAX's file lock around every cache read and write: without it one
-    # worker can read an entry another is still writing (JAX writes in place), and deserialising
-    # that half-written executable crashes the reader (a segfault in get_executable_and_time).
-    jax.config.update("jax_compilation_cache_max_size", 8 * 2**30)
+    # One folder per xdist worker: JAX writes cache entries in place, so a worker reading an entry
+    # another is still writing deserialises half an executable and crashes (a segfault in
+    # get_executable_and_time). JAX's own file lock (a cache size bound) avoids that but scans the
+    # whole folder on every write, which doubled the suite's time.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(os.environ["MAD_TEST_JAX_CACHE"], worker))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 

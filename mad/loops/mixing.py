@@ -27,7 +27,6 @@ class MixState(NamedTuple):
     real: Any  # augment: the fixed real set's summary (data frame); otherwise unused
     real_share: jax.Array  # share of real data in the fit that gave params (1 in generation 1)
     steps: jax.Array = 0  # loop steps taken (indexes a schedule of n_syn)
-    n_syn: jax.Array = 0  # synthetic points in the fit that gave params (0 in generation 1)
 
 
 def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str, sizes=None) -> Loop:
@@ -46,10 +45,10 @@ def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: 
         k_fixed, k_rest, k_fit = jax.random.split(key, 3)
         everything, start = jnp.ones_like(knobs.lam), jnp.zeros((), jnp.int32)
         if not keeps_real:
-            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything, start, start)
+            return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything, start)
         fixed = family.real(k_fixed, n_real)
         initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
-        return MixState(fit_real(k_fit, initial), fixed, everything, start, start)
+        return MixState(fit_real(k_fit, initial), fixed, everything, start)
 
     def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
         k_syn, k_real, k_fit = jax.random.split(key, 3)
@@ -62,12 +61,13 @@ def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: 
             weight = knobs.real_weight if weighted else None
             data = family.merge(family.into_frame(params, real), data, weight)
             share = knobs.real_weight if weighted else jnp.full_like(knobs.lam, n_real) / (n_real + n_syn)
-        return MixState(family.fit(k_fit, params, data), state.real, share, state.steps + 1, jnp.asarray(n_syn, jnp.int32))
+        return MixState(family.fit(k_fit, params, data), state.real, share, state.steps + 1)
 
     def diagnostics(state: MixState, knobs: Knobs) -> dict:
         report = {"real_share": state.real_share} if keeps_real or draws_real else {}
-        if schedule is not None:
-            report["syn_size"] = state.n_syn.astype(knobs.lam.dtype)
+        if schedule is not None:  # the size of the step that gave params (none before the first)
+            size = jnp.where(state.steps > 0, schedule[jnp.maximum(state.steps - 1, 0)], 0)
+            report["syn_size"] = size.astype(knobs.lam.dtype)
         return report
 
     return Loop(init, step, diagnostics)

@@ -23,7 +23,7 @@ from mad.config import Config
 def ideal(config: Config) -> dict[str, np.ndarray]:
     """{trace_ratio, mean_sq_drift} for t = 0..G in the K, n -> infinity limit (Gaussian data
     N(0, s^2 I), Bradley-Terry choice)."""
-    cfg, s2, d = config.curation, config.data.scale**2, config.data.dim
+    cfg, s2 = config.curation, config.data.scale**2
     steps = np.maximum(np.arange(config.generations + 1) - 1, 0).astype(float)  # curated refits by generation t
     gamma = cfg.gamma
     if cfg.reward == "quadratic":
@@ -38,5 +38,4 @@ def ideal(config: Config) -> dict[str, np.ndarray]:
         drift = np.zeros_like(steps)
     else:
         raise ValueError(f"curation.reward={cfg.reward!r} has no tilt")
-    del d  # every coordinate shrinks alike: the trace ratio is that of one coordinate
-    return {"trace_ratio": trace, "mean_sq_drift": drift}
+    return {"trace_ratio": trace, "mean_sq_drift": drift}  # every coordinate shrinks alike: the ratio of one

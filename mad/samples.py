@@ -11,6 +11,7 @@ Writes RUN_DIR/figures/samples[_<point>].png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -140,7 +141,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ds = read_netcdf(args.run / "results.nc")
         index, coords = _point(ds, dict(p.split("=", 1) for p in args.point))
         config = from_yaml(str(ds.point_config.sel(coords).values.item() if coords else ds.point_config.values.item()))
-        config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__}, "seed": int(ds.attrs["seed"])})
+        config = dataclasses.replace(config, seed=int(ds.attrs["seed"]))
         g = config.generations
         gens = [int(t) for t in args.generations.split(",")] if args.generations else sorted({0, 1, g // 2, g})
         samples = model_samples(config, gens, args.n, index, args.loop)

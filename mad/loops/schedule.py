@@ -24,10 +24,9 @@ LARGEST = 2**24
 
 
 def _curve(schedule: ScheduleConfig, n_syn: int, generations: int) -> np.ndarray:
+    """The real-valued sizes of a named growing schedule (not constant, not a list)."""
     t = np.arange(2, generations + 1, dtype=np.float64)
     kind = schedule.n_syn
-    if kind == "constant":
-        return np.full(t.shape, float(n_syn))
     if kind == "linear":
         return n_syn * t
     if kind == "power":

@@ -27,7 +27,7 @@ DATA_DIMS = {
     "moons": (2, 2, "two half circles in the plane"),
     "digits": (1, 64, "8 x 8 images, PCA-reduced"),
 }
-DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression")
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression", "two_classes")
 # Model families and loops are registered in mad.families.FAMILIES and mad.loops.LOOPS.
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
@@ -58,7 +58,9 @@ class DataConfig:
     most common English words with their frequencies from the wordfreq package), poisson
     (Poisson counts of rate `rate`). regression: a Gaussian design of loop.n_syn rows and `dim`
     columns, labels x.w* + N(0, scale^2); `design=fixed` uses one design for every loop,
-    `design=per_loop` draws each loop's own (as peers do per seed).
+    `design=per_loop` draws each loop's own (as peers do per seed). two_classes: labels y = +-1,
+    equally likely, and x = y (spread / 2) e_1 + scale z, z ~ N(0, I_dim) (class means `spread`
+    apart).
     """
 
     name: str = "gaussian"
@@ -175,6 +177,32 @@ class CurationConfig:
     target: float = 0.0
 
 
+@dataclass(frozen=True)
+class CorrectionConfig:
+    """Self-correction (Gillman et al., ICML 2024, "Self-correcting self-consuming loops"): the
+    synthetic data are drawn from their corrected law pi_gamma p_theta = (p_theta + gamma p*) /
+    (1 + gamma), p* the real distribution (the paper's p_theta* for a family that contains it):
+    each synthetic point is, with probability gamma / (1 + gamma), replaced by a draw of the real
+    distribution (an idealised corrector that knows the truth; mad.loops.correction). gamma = 0:
+    no correction."""
+
+    gamma: float = 0.0
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """Verification of labelled synthetic data (Feng et al., ICLR 2025, "Beyond model collapse"):
+    each synthetic example is kept with probability `tpr` when its label is correct and `fpr` when
+    it is wrong; tpr = fpr = 1 keeps everything (no verifier). Families with labels only."""
+
+    tpr: float = 1.0
+    fpr: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        return (self.tpr, self.fpr) != (1.0, 1.0)
+
+
 REWARDS = ("none", "quadratic", "linear", "density")
 CHOICES = ("bt", "argmax")
 
@@ -243,6 +271,8 @@ class Config:
     loop: LoopConfig = field(default_factory=LoopConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     curation: CurationConfig = field(default_factory=CurationConfig)
+    correction: CorrectionConfig = field(default_factory=CorrectionConfig)
+    verifier: VerifierConfig = field(default_factory=VerifierConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -402,9 +432,11 @@ def validate(config: Config) -> Config:
         if size < need:
             raise ConfigError(f"{key}={size} is too small: {why}")
     schedule.validate(config, need, why)
-    from mad.loops import curation
+    from mad.loops import correction, curation, verification
 
     curation.validate(config)
+    correction.validate(config)
+    verification.validate(config)
     return config
 
 

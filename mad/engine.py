@@ -24,7 +24,7 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from mad.config import TRACED_KNOBS, Config, ConfigError, CurationConfig, DataConfig, LoopConfig, MetricsConfig, ScheduleConfig
+from mad.config import TRACED_KNOBS, Config, ConfigError, CorrectionConfig, CurationConfig, DataConfig, LoopConfig, MetricsConfig, ScheduleConfig, VerifierConfig
 from mad.data import make_data
 from mad.families import family_spec, make_family
 from mad.loops import Knobs, loop_spec, make_loop, schedule
@@ -64,6 +64,8 @@ class Program:
     loop: LoopConfig  # every traced knob set to TRACED (or None where its absence is static)
     schedule: ScheduleConfig
     curation: CurationConfig
+    correction: CorrectionConfig
+    verifier: VerifierConfig
     generations: int
     precision: str
     collapse_threshold: float
@@ -76,7 +78,8 @@ class Program:
         traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS}
         loop = dataclasses.replace(config.loop, **traced)
         return cls(
-            config.data, config.model, loop, config.schedule, config.curation, config.generations, config.precision,
+            config.data, config.model, loop, config.schedule, config.curation, config.correction, config.verifier,
+            config.generations, config.precision,
             config.collapse_threshold, config.metrics,
         )  # fmt: skip
 
@@ -87,6 +90,8 @@ class Program:
             loop=self.loop,
             schedule=self.schedule,
             curation=self.curation,
+            correction=self.correction,
+            verifier=self.verifier,
             generations=self.generations,
             precision=self.precision,
             collapse_threshold=self.collapse_threshold,
@@ -118,7 +123,7 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     config = program.config()
     data = make_data(config)
     family = make_family(config, data)
-    loop = make_loop(family, program.loop, program.generations, schedule.of(config), config.curation)
+    loop = make_loop(family, program.loop, program.generations, schedule.of(config), config.curation, config.correction)
     metrics = make_metrics(config, family, data)
 
     def metric_key(key, t):

@@ -132,6 +132,11 @@ class FamilySpec:
     """validate(config): raise mad.config.ConfigError naming the key, before any compilation."""
     theory: Callable[[Any, Any], dict] = _no_theory
     """theory(config, loop_spec) -> {metric: expectation per generation}; {} where none is known."""
+    theory_remedies: tuple[str, ...] = ()
+    """The remedies its `theory` accounts for ("correction": self-correction); with any other
+    remedy switched on, no closed form is drawn."""
+    verification: bool = False
+    """Its synthetic examples carry labels that a verifier (config group `verifier`) can check."""
     lane_floats: Callable[[Any], Mapping[str, int]] = lambda config: {}
     """{what, with the keys that size it: floats} of one loop's working data in one generation,
     beyond parameters and outputs (the memory check names the largest)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from mad.families.base import Family
 from mad.loops import accumulating, mixing
 from mad.loops.base import Knobs, Loop, LoopSpec
+from mad.loops.correction import corrected
 from mad.loops.curation import curated, rewarded
 
 LOOPS: dict[str, LoopSpec] = {spec.name: spec for spec in (*mixing.SPECS, *accumulating.SPECS)}
@@ -23,15 +24,18 @@ def loop_spec(name: str) -> LoopSpec:
     return LOOPS[name]
 
 
-def make_loop(family: Family, cfg, generations: int, sizes=None, curation=None) -> Loop:
+def make_loop(family: Family, cfg, generations: int, sizes=None, curation=None, correction=None) -> Loop:
     """The loop `cfg` names over `family`, its synthetic draws cherry-picked when cfg.keep < 1 or
-    chosen by reward (`curation`, a mad.config.CurationConfig); `sizes` is the schedule of n_syn
+    chosen by reward (`curation`, a mad.config.CurationConfig), then self-corrected
+    (`correction`, a mad.config.CorrectionConfig); `sizes` is the schedule of n_syn
     (mad.loops.schedule; None: constant)."""
     spec = loop_spec(cfg.name)
     extra = {} if sizes is None else {"sizes": sizes}
     synthetic = curated(family, cfg.keep)
     if curation is not None:
         synthetic = rewarded(synthetic, curation)
+    if correction is not None:
+        synthetic = corrected(synthetic, correction.gamma)
     return spec.build(synthetic, cfg, generations, **extra)
 
 

@@ -38,7 +38,7 @@ def curated(family: Family, keep: float) -> Family:
         _, rows = jax.lax.top_k(family.log_prob(params, candidates), n)
         return candidates[rows]
 
-    return _with_picked(family, pick)
+    return with_picked(family, pick)
 
 
 def reward_fn(cfg: CurationConfig, family: Family):
@@ -68,10 +68,10 @@ def rewarded(family: Family, cfg: CurationConfig) -> Family:
             rows = jnp.argmax(scores, axis=-1)
         return jnp.take_along_axis(grouped, rows[:, None, None], axis=1)[:, 0]
 
-    return _with_picked(family, pick)
+    return with_picked(family, pick)
 
 
-def _with_picked(family: Family, pick) -> Family:
+def with_picked(family: Family, pick) -> Family:
     def draw(key, params, n, lam):
         return family.draw(key, None, n, lam) if params is None else pick(key, params, n, lam)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mad.config import Config
-from mad.theory import curation, discrete, gaussian, kde, regression, truncation
+from mad.theory import classification, curation, discrete, gaussian, kde, regression, truncation
 
 
 def predict(config: Config) -> dict[str, np.ndarray]:
@@ -20,7 +20,10 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
     if config.loop.keep < 1.0 or config.curation.reward != "none":
         return {}  # curated draws: none of the closed forms holds (mad.theory.curation: the K -> inf limit)
-    return family_spec(config.model.name).theory(config, loop_spec(config.loop.name))
+    spec = family_spec(config.model.name)
+    if config.correction.gamma > 0 and "correction" not in spec.theory_remedies:
+        return {}  # this family's closed forms do not account for self-correction
+    return spec.theory(config, loop_spec(config.loop.name))
 
 
-__all__ = ["curation", "discrete", "gaussian", "kde", "predict", "regression", "truncation"]
+__all__ = ["classification", "curation", "discrete", "gaussian", "kde", "predict", "regression", "truncation"]

@@ -51,32 +51,40 @@ def _mixing_weights(loop: LoopConfig, real: str) -> tuple[float, float]:
     return n_r / (n_r + n_s), n_s / (n_r + n_s)
 
 
-def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str, pooling: str = "moments") -> np.ndarray:
+def _synthetic(a: float, b: float, lam: float, share: float) -> tuple[float, float]:
+    """(f, v) of one synthetic point: E[x | model] = f mu_t (mu_0 = 0) and E tr Var[x | model] / tr
+    Sigma_0 = v. Self-correction (share s = gamma / (1 + gamma), mad.loops.correction) draws it
+    from (1 - s) N(mu_t, lam Sigma_t) + s p*: f = 1 - s, v = (1 - s) lam a + s + s (1 - s) b."""
+    return 1.0 - share, (1.0 - share) * lam * a + share + share * (1.0 - share) * b
+
+
+def _mixing_step(state: np.ndarray, loop: LoopConfig, estimator: str, real: str, pooling: str = "moments", share: float = 0.0) -> np.ndarray:
     """One generation of a mixing loop on (a, b, c), c = E<mu_t, m_R> / tr Sigma_0.
 
     Weighted mean mu' = w_R m_R + w_S m_S, weighted covariance
     w_R S_R/n_r + w_S S_S/n_s + w_R w_S (m_R - m_S)(m_R - m_S)^T, divided by 1 - sum w_i^2 if unbiased;
     pooling="unbiased" (He et al.): w_R S_R/(n_r - 1) + w_S S_S/(n_s - 1), whose expectation is
-    w_R Sigma_0 + w_S lam Sigma_t.
+    w_R Sigma_0 + w_S v. `share`: self-corrected synthetic points (`_synthetic`).
     """
     a, b, c = state
-    lam, n_s, n_r = loop.lam, loop.n_syn, loop.n_real
+    n_s, n_r = loop.n_syn, loop.n_real
     w_r, w_s = _mixing_weights(loop, real)
     fixed = real == "fixed"
-    syn_sq = b + lam * a / n_s  # E ||m_S - mu_0||^2
+    f, v = _synthetic(a, b, loop.lam, share)
+    syn_sq = f * f * b + v / n_s  # E ||m_S - mu_0||^2
     if w_r == 0.0:
         real_sq, cross, within_real = 0.0, 0.0, 0.0
     else:
         real_sq = 1.0 / n_r
-        cross = c if fixed else 0.0  # E <m_S, m_R> = E <mu_t, m_R>
+        cross = f * c if fixed else 0.0  # E <m_S, m_R> = f E <mu_t, m_R>
         within_real = (n_r - 1) / n_r
     b_next = w_r**2 * real_sq + 2 * w_r * w_s * cross + w_s**2 * syn_sq
-    cov = w_r * within_real + w_s * (n_s - 1) / n_s * lam * a + w_r * w_s * (real_sq - 2 * cross + syn_sq)
+    cov = w_r * within_real + w_s * (n_s - 1) / n_s * v + w_r * w_s * (real_sq - 2 * cross + syn_sq)
     wsq = (w_r**2 / n_r if w_r else 0.0) + w_s**2 / n_s
     a_next = cov / (1.0 - wsq) if estimator == "unbiased" else cov
     if pooling == "unbiased" and w_r:
-        a_next = w_r + w_s * lam * a
-    c_next = (w_r * real_sq + w_s * c) if fixed else 0.0
+        a_next = w_r + w_s * v
+    c_next = (w_r * real_sq + w_s * f * c) if fixed else 0.0
     return np.array([a_next, b_next, c_next])
 
 
@@ -94,20 +102,22 @@ def _per_step(loop: LoopConfig, generations: int, sizes) -> list[LoopConfig]:
     return [dataclasses.replace(loop, n_syn=int(n)) for n in sizes]
 
 
-def mixing_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str, pooling: str = "moments") -> "Moments":
+def mixing_moments(
+    loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str, pooling: str = "moments", share: float = 0.0
+) -> "Moments":
     """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations; `sizes`: a
-    schedule of n_syn over the steps (mad.loops.schedule)."""
+    schedule of n_syn over the steps (mad.loops.schedule); `share`: self-correction's s."""
     states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator, real)]
     for step in _per_step(loop, generations, sizes):
-        states.append(_mixing_step(states[-1], step, estimator, real, pooling))
+        states.append(_mixing_step(states[-1], step, estimator, real, pooling, share))
     s = np.stack(states)
     return Moments(s[:, 0], s[:, 1])
 
 
-def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str) -> tuple[float, float]:
+def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str, share: float = 0.0) -> tuple[float, float]:
     """Limit (a_inf, b_inf) of a mixing loop, solving the affine recursion x' = M x + v exactly."""
-    v = _mixing_step(np.zeros(3), loop, estimator, real)
-    m = np.stack([_mixing_step(e, loop, estimator, real) - v for e in np.eye(3)], axis=1)
+    v = _mixing_step(np.zeros(3), loop, estimator, real, share=share)
+    m = np.stack([_mixing_step(e, loop, estimator, real, share=share) - v for e in np.eye(3)], axis=1)
     x = np.linalg.solve(np.eye(3) - m, v)
     return float(x[0]), float(x[1])
 
@@ -115,23 +125,27 @@ def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str) -> tuple[
 # ----------------------------------------------------------------------------- accumulating loops
 
 
-def accumulate_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Moments:
-    """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term."""
-    lam = loop.lam
+def accumulate_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, share: float = 0.0) -> Moments:
+    """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term.
+    A batch has E[m_S | model] = f mu_t and per-point variance v (`_synthetic`), so the pool mean
+    moves to mu_t + n_s (m_S - mu_t) / N' with E = (1 - (1 - f) n_s / N') mu_t."""
     size = float(loop.init_size)
     scatter = size - 1.0
     a, b = [1.0, scatter / _dof(size, estimator)], [0.0, 1.0 / size]
     for step in _per_step(loop, generations, sizes):
         n_s = step.n_syn
         grown = size + n_s
-        b.append(b[-1] + n_s * lam * a[-1] / grown**2)
-        scatter += (n_s - 1) * lam * a[-1] + (size / grown) * lam * a[-1]
+        f, v = _synthetic(a[-1], b[-1], loop.lam, share)
+        pull = 1.0 - (1.0 - f) * n_s / grown
+        between = (1.0 - f) ** 2 * b[-1] + v / n_s  # E ||m_S - mu_t||^2
+        b.append(pull**2 * b[-1] + n_s * v / grown**2)
+        scatter += (n_s - 1) * v + (size * n_s / grown) * between
         size = grown
         a.append(scatter / _dof(size, estimator))
     return Moments(np.array(a), np.array(b))
 
 
-def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None) -> Moments:
+def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, share: float = 0.0) -> Moments:
     """Subsample of n_fit from a pool of N: E[mean^2] = Q + (N - n_fit) P / (N n_fit (N - 1)),
     E[scatter] = (n_fit - 1) P / (N - 1), with Q = E ||pool mean||^2 and P = E pool scatter.
     (No schedule: validation keeps loops without `schedules` at a constant n_syn.)"""
@@ -149,9 +163,11 @@ def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: 
     a, b = [1.0, a1], [0.0, b1]
     for _ in range(generations - 1):
         grown = size + n_s
-        syn_sq = b[-1] + lam * a[-1] / n_s  # E ||m_S||^2;  E <m_S, pool mean> = q
-        p = p + (n_s - 1) * lam * a[-1] + (size * n_s / grown) * (syn_sq - q)
-        q = (size**2 * q + 2 * size * n_s * q + n_s**2 * syn_sq) / grown**2
+        f, v = _synthetic(a[-1], b[-1], lam, share)
+        syn_sq = f * f * b[-1] + v / n_s  # E ||m_S||^2
+        cross = f * q  # E <m_S, pool mean>: the fit's mean is unbiased for the pool's
+        p = p + (n_s - 1) * v + (size * n_s / grown) * (syn_sq - 2 * cross + q)
+        q = (size**2 * q + 2 * size * n_s * cross + n_s**2 * syn_sq) / grown**2
         size = grown
         a_t, b_t = fit(q, p, size)
         a.append(a_t)
@@ -159,17 +175,19 @@ def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: 
     return Moments(np.array(a), np.array(b))
 
 
-def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, pooling: str = "moments") -> Optional[Moments]:
+def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, pooling: str = "moments", share: float = 0.0) -> Optional[Moments]:
     """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations, as the
     loop declares them (its spec's `moments`); None for a loop that declares no recursion.
-    `sizes`: a schedule of n_syn over the steps (None: constant)."""
+    `sizes`: a schedule of n_syn over the steps (None: constant); `share`: the probability that
+    self-correction replaces a synthetic point by a real one (mad.loops.correction)."""
     from mad.loops import loop_spec
 
     spec = loop_spec(loop.name)
     if spec.moments is None:
         return None
     # Only mixing loops with real data accept model.pooling=unbiased (validation).
-    return spec.moments(loop, estimator, generations, sizes, **({} if pooling == "moments" else {"pooling": pooling}))
+    extra = ({} if pooling == "moments" else {"pooling": pooling}) | ({"share": share} if share else {})
+    return spec.moments(loop, estimator, generations, sizes, **extra)
 
 
 def fixed_point(loop: LoopConfig, estimator: str) -> tuple[float, float]:
@@ -325,8 +343,11 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     from mad.loops import schedule
 
     loop, model, data = config.loop, config.model, config.data
+    from mad.loops.correction import share
+
     spec = loop_spec(loop.name)
-    mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling)
+    corrected = config.correction.gamma > 0
+    mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling, share(config.correction.gamma))
     if mom is None:
         return {}
     if data.name == "gaussian":
@@ -338,6 +359,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
         trace0 = float(np.trace(make_data(config).cov))
     out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
+    if corrected:  # the first moments are all that is derived for corrected draws (a mixture)
+        return out
     frob = cov_frob_sq(config, spec.real, spec.fully_synthetic)
     if frob is not None:
         out["cov_frob_sq"] = frob

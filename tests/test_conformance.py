@@ -34,6 +34,7 @@ FAMILY_ROWS = {
     "categorical": {"data.name": "zipf", "data.vocab": 20},
     "poisson": {"data.name": "poisson", "data.rate": 2.0},
     "linreg": {"data.name": "regression", "data.dim": 2},
+    "classifier": {"data.name": "two_classes"},
 }
 # One row per loop: the overrides it needs on top of a family's row.
 LOOP_ROWS = {
@@ -114,19 +115,24 @@ COLLAPSE = {
     "categorical": lambda ds, t, config: ds.support_size <= 1,
     "poisson": lambda ds, t, config: ds.rate_ratio <= 0,
     "linreg": lambda ds, t, config: ds.test_error * t > float(np.sum(mad.data.make_data(config).weights ** 2)),
+    "classifier": lambda ds, t, config: ds.accuracy < 0.5,
 }
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_every_family_reports_collapse_by_its_own_criterion(family):
     # Extreme knobs push some loops past the criterion within a few generations.
-    extreme = {"categorical": {"data.vocab": 3, "loop.n_syn": 2, "loop.n_init": 2}, "poisson": {"data.rate": 0.3, "loop.n_syn": 2, "loop.n_init": 2}}
+    extreme = {
+        "categorical": {"data.vocab": 3, "loop.n_syn": 2, "loop.n_init": 2},
+        "poisson": {"data.rate": 0.3, "loop.n_syn": 2, "loop.n_init": 2},
+        "classifier": {"verifier.tpr": 0.1, "verifier.fpr": 0.9, "loop.n_init": 1},
+    }
     config = tiny(family, **extreme.get(family, {}))  # the programs of the runs above, but two
     ds = mad.run(config, keep_loops=True).loops
     want = COLLAPSE[family](ds, config.collapse_threshold, config).values
     np.testing.assert_array_equal(ds.collapsed.values[:, 1:] == 1, want[:, 1:])
     assert not ds.collapsed.values[:, 0].any()  # the real distribution has not collapsed
-    if family in ("gaussian", "categorical", "poisson"):
+    if family in ("gaussian", "categorical", "poisson", "classifier"):
         assert want[:, -1].any() and not want[:, -1].all(), "the knobs should collapse some loops, not all"
 
 

@@ -136,6 +136,8 @@ def make_data(config: Config):
         return discrete.PoissonData("poisson", cfg.rate)
     if cfg.name == "regression":
         return discrete.regression(config.loop.n_syn, cfg.dim, cfg.scale)
+    if cfg.name == "two_classes":
+        return discrete.two_classes(cfg.dim, cfg.spread, cfg.scale)
     if cfg.name == "moons":
         sample, log_prob = moons(cfg.scale, dtype, cfg.spacing)
         test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))

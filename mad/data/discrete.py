@@ -1,4 +1,5 @@
-"""Real distributions that are not point clouds: token frequencies, Poisson counts, a regression."""
+"""Real distributions that are not point clouds: token frequencies, Poisson counts, a regression,
+labelled classes."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ class RegressionData(NamedTuple):
     design: np.ndarray  # (T, d), rows N(0, I)
     weights: np.ndarray  # (d,) true weights
     noise: float  # label noise standard deviation
+
+
+class ClassData(NamedTuple):
+    """Two equally likely classes y = +-1 with x = y mean + scale z, z ~ N(0, I)."""
+
+    name: str
+    mean: np.ndarray  # (d,): the class +1 mean, (spread / 2) e_1
+    scale: float
+
+
+def two_classes(dim: int, spread: float, scale: float) -> ClassData:
+    mean = np.zeros(dim)
+    mean[0] = spread / 2
+    return ClassData("two_classes", mean, scale)
 
 
 def zipf(vocab: int, exponent: float) -> Tokens:

@@ -1,6 +1,6 @@
 """Wall time of every family's default run, as `python -m mad.list` shows it.
 
-    python -m benchmarks.defaults [--sizes tiny,full]
+    python -m benchmarks.defaults [--sizes tiny,full] [--only classifier,...]
 
 Runs `python -m mad.sweep model=NAME size=SIZE` for every registered family (its own data and run
 sizes, W&B offline as a user runs it), start to finish: imports, compilation, results.nc, figures,
@@ -36,6 +36,7 @@ def seconds(model: str, size: str) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.defaults", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="tiny,full")
+    parser.add_argument("--only", default=None, help="comma-separated families to (re)measure; the others keep their recorded times")
     args = parser.parse_args(argv)
     import jax
 
@@ -44,14 +45,20 @@ def main(argv=None) -> int:
     device = jax.devices()[0].device_kind
     cores = os.cpu_count()
     where = f"{device}, {cores} cores" if jax.default_backend() == "cpu" else device
+    out = REPO / "benchmarks" / "results" / f"defaults-{jax.default_backend()}.json"
+    earlier = json.loads(out.read_text())["seconds"] if args.only and out.exists() else {}
+    only = set(args.only.split(",")) if args.only else set(FAMILIES)
     table: dict[str, dict[str, float]] = {}
     for name in FAMILIES:
+        if name not in only:
+            if name in earlier:
+                table[name] = earlier[name]
+            continue
         table[name] = {}
         for size in args.sizes.split(","):
             table[name][size] = round(seconds(name, size), 1)
             print(f"{name:12s} size={size:5s} {table[name][size]:7.1f} s", flush=True)
     record = {"device": where, "platform": platform.platform(), "seconds": table}
-    out = REPO / "benchmarks" / "results" / f"defaults-{jax.default_backend()}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     lines = [
         "# Wall time of `python -m mad.sweep model=NAME size=SIZE`, start to finish (python -m benchmarks.defaults).",

@@ -26,6 +26,8 @@ EXPECTED = {
     "top_p": ({"top_p": 5}, "replace"),
     "temperature": ({"temperature": 5}, "replace"),
     "curation": ({"candidates": 5}, "replace"),
+    "correction": ({"gamma": 5}, "replace"),
+    "verifier": ({"fpr": 5}, "replace"),
 }
 
 
@@ -49,6 +51,8 @@ def test_shipped_grid_expands(name):
         assert config.model.name == "gmm" and config.data.name == "gmm_ring"
     if name in ("top_p", "temperature"):
         assert config.model.name == "categorical" and config.data.name == "zipf"
+    if name == "verifier":
+        assert config.model.name == "classifier" and config.data.name == "two_classes"
     if name == "em_iters":
         assert config.model.tol == 0.0
 

@@ -139,14 +139,17 @@ class LoopConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """How the synthetic sample size changes over generations (Shumailov et al.: a growing web).
-
+    """How the loop's knobs change over generations (Shumailov et al.: a growing web).
     `n_syn` names the schedule of loop.n_syn for the fit of generation t = 2..G:
     constant (n_syn), linear (n_syn * t), power (n_syn * t^power), logistic (from n_syn up to
     n_max, centred on generation `midpoint` with width `width`), or an explicit list with one size
     per loop step (generations - 1 entries). Generation 1 is the fit on loop.n_init real points.
     Sizes are rounded to integers. Families draw a schedule's samples in law (model=gaussian
     with model.backend=suffstats, model=poisson), so a fit on 10^6 points costs what one on 100 does.
+    `n_real` (the fresh loop's real points), `lam` and `real_weight` are `constant` (the loop's own
+    value) or a list with one value per loop step, replacing loop.n_real, loop.lam and
+    loop.real_weight in the steps (the synthetic share of a growing web, a sampling bias that
+    changes): mad.loops.schedule.
     """
 
     n_syn: Any = "constant"
@@ -154,10 +157,14 @@ class ScheduleConfig:
     n_max: Optional[int] = None
     midpoint: Optional[float] = None  # default: generations / 2
     width: Optional[float] = None  # default: generations / 10
+    n_real: Any = "constant"
+    lam: Any = "constant"
+    real_weight: Any = "constant"
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_syn, (list, ListConfig)):  # a list of sizes, kept hashable
-            object.__setattr__(self, "n_syn", tuple(self.n_syn))
+        for key in ("n_syn", "n_real", "lam", "real_weight"):  # lists of values, kept hashable
+            if isinstance(getattr(self, key), (list, ListConfig)):
+                object.__setattr__(self, key, tuple(getattr(self, key)))
 
 
 @dataclass(frozen=True)

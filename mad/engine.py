@@ -123,7 +123,7 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     config = program.config()
     data = make_data(config)
     family = make_family(config, data)
-    loop = make_loop(family, program.loop, program.generations, schedule.of(config), config.curation, config.correction)
+    loop = make_loop(family, program.loop, program.generations, schedule.of(config), config.curation, config.correction, schedule.steps_of(config))
     metrics = make_metrics(config, family, data)
 
     def metric_key(key, t):

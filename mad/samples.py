@@ -36,7 +36,7 @@ def model_params(config: Config, point: int = 0, loop: int = 0) -> list:
     program = Program.of(config)
     data = make_data(config)
     family = make_family(program.config(), data)
-    steps = make_loop(family, program.loop, config.generations, schedule.of(config), config.curation, config.correction)
+    steps = make_loop(family, program.loop, config.generations, schedule.of(config), config.curation, config.correction, schedule.steps_of(config))
     knobs = jax.tree.map(lambda x: x[0], knobs_of([config], program.dtype))
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), point), loop)
     state = jax.jit(steps.init)(jax.random.fold_in(key, 1), knobs)

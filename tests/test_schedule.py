@@ -96,3 +96,70 @@ def test_a_poisson_schedule_is_bounded_by_the_int32_draw():
     mad.validate(config)
     with pytest.raises(mad.ConfigError, match=r"data\.rate=20000\.0 x 100000 points is too large"):
         mad.validate(dataclasses.replace(config, schedule=ScheduleConfig(n_syn="power")))
+
+
+# ----------------------------------------------------------------------------- n_real, lam, real_weight
+
+LAMS = [1.0, 0.9, 0.7, 1.0, 0.6]
+WEIGHTS = [0.1, 0.3, 0.5, 0.7, 0.9]
+GROWING_WEB = [10, 20, 40, 80, 160]  # real points per step of the fresh loop
+
+
+@pytest.mark.parametrize(
+    "loop,model,knobs",
+    [
+        (LoopConfig(n_syn=20), ModelConfig(), dict(lam=LAMS)),
+        pytest.param(LoopConfig(name="accumulate", n_syn=20), ModelConfig(), dict(lam=LAMS), marks=pytest.mark.slow),
+        pytest.param(LoopConfig(name="augment", n_syn=20, n_real=10), ModelConfig(), dict(real_weight=WEIGHTS), marks=pytest.mark.slow),
+        (LoopConfig(name="fresh", n_syn=20, n_real=10), ModelConfig(backend="suffstats"),
+         dict(n_syn="linear", n_real=GROWING_WEB, lam=LAMS, real_weight=WEIGHTS)),
+    ],
+    ids=["replace-lam", "accumulate-lam", "augment-weight", "fresh-all"],
+)
+def test_knob_schedules_follow_their_recursions(loop, model, knobs):
+    config = Config(data=DataConfig(dim=2), model=model, loop=loop, schedule=ScheduleConfig(**knobs), generations=6, loops=4096,
+                    precision="float64", progress=False)  # fmt: skip
+    ds = mad.simulate(config)
+    assert_on_theory(ds)
+    if "real_weight" in knobs:  # the loop reports the weight of each step
+        np.testing.assert_allclose(ds.real_share.sel(stat="mean").values[2:], WEIGHTS)
+    if loop.name == "replace":  # a lam schedule keeps the replace loop's exact laws (Wishart, per step)
+        assert_on_theory(ds, ("logdet_ratio", "kl_rev", "cov_frob_sq"))
+
+
+def test_a_lam_schedule_is_the_constant_lam_when_constant():
+    base = Config(data=DataConfig(dim=2), loop=LoopConfig(n_syn=20, lam=0.8), generations=6, loops=64, progress=False)
+    listed = dataclasses.replace(base, loop=LoopConfig(n_syn=20), schedule=ScheduleConfig(lam=[0.8] * 5))
+    one, other = mad.simulate(base), mad.simulate(listed)
+    np.testing.assert_allclose(one.trace_ratio.values, other.trace_ratio.values, rtol=1e-6)
+    np.testing.assert_allclose(one.trace_ratio_theory.values, other.trace_ratio_theory.values, rtol=1e-12)
+
+
+def test_families_whose_theory_ignores_knob_schedules_draw_none():
+    from mad import theory
+
+    config = Config(data=DataConfig(name="zipf", vocab=20), model=ModelConfig("categorical"), loop=LoopConfig(n_syn=20),
+                    generations=6, schedule=ScheduleConfig(lam=LAMS))  # fmt: skip
+    mad.validate(config)
+    assert theory.predict(config) == {}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(schedule=ScheduleConfig(lam=[1.0, 0.9])), r"schedule\.lam has 2 entries; a list needs one value per loop step, generations - 1 = 5"),
+        (dict(schedule=ScheduleConfig(lam=[1.0, 0.9, 0.8, 0.7, 1.5])), r"schedule\.lam: 1\.5 must lie in \(0, 1\]"),
+        (dict(schedule=ScheduleConfig(lam=LAMS), loop=LoopConfig(lam=0.5)), r"leave loop\.lam=1"),
+        (dict(schedule=ScheduleConfig(real_weight=WEIGHTS)), r"schedule\.real_weight weighs a real part: use loop=augment or loop=fresh"),
+        (dict(schedule=ScheduleConfig(real_weight=[0.1, 0.2, 0.3, 0.4, 2.0]), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.real_weight: 2\.0 must lie in \[0, 1\]"),
+        (dict(schedule=ScheduleConfig(n_real=GROWING_WEB), loop=LoopConfig(name="augment", n_real=5)), r"schedule\.n_real sets the fresh real points"),
+        (dict(schedule=ScheduleConfig(n_real=GROWING_WEB), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.n_real needs a family that draws samples of any size in law"),
+        (dict(schedule=ScheduleConfig(n_real=[10, 0, 1, 1, 1]), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.n_real: 0 must be an integer >= 1"),
+        (dict(schedule=ScheduleConfig(lam="linear")), r"schedule\.lam='linear' must be constant or a list"),
+        (dict(schedule=ScheduleConfig(lam=LAMS), loop=LoopConfig(name="accumulate_subsample", n_fit=10)), r"schedule\.lam is not available for loop=accumulate_subsample"),
+        (dict(schedule=ScheduleConfig(lam=LAMS), model=ModelConfig("poisson"), data=DataConfig(name="poisson")), r"schedule\.lam has no meaning for model=poisson"),
+    ],
+)
+def test_bad_knob_schedules_are_refused_naming_the_key(change, message, no_compilation):
+    with pytest.raises(mad.ConfigError, match=message):
+        mad.validate(dataclasses.replace(Config(generations=6), **change))

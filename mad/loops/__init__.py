@@ -24,13 +24,13 @@ def loop_spec(name: str) -> LoopSpec:
     return LOOPS[name]
 
 
-def make_loop(family: Family, cfg, generations: int, sizes=None, curation=None, correction=None) -> Loop:
+def make_loop(family: Family, cfg, generations: int, sizes=None, curation=None, correction=None, steps=None) -> Loop:
     """The loop `cfg` names over `family`, its synthetic draws cherry-picked when cfg.keep < 1 or
     chosen by reward (`curation`, a mad.config.CurationConfig), then self-corrected
-    (`correction`, a mad.config.CorrectionConfig); `sizes` is the schedule of n_syn
-    (mad.loops.schedule; None: constant)."""
+    (`correction`, a mad.config.CorrectionConfig); `sizes` is the schedule of n_syn and `steps`
+    those of n_real, lam and real_weight (mad.loops.schedule; None: constant)."""
     spec = loop_spec(cfg.name)
-    extra = {} if sizes is None else {"sizes": sizes}
+    extra = ({} if sizes is None else {"sizes": sizes}) | ({} if steps is None else {"steps": steps})
     synthetic = curated(family, cfg.keep)
     if curation is not None:
         synthetic = rewarded(synthetic, curation)

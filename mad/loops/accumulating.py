@@ -45,9 +45,11 @@ class PointPoolState(NamedTuple):
     size: jax.Array
 
 
-def accumulate_loop(family: Family, cfg: LoopConfig, generations: int, sizes=None) -> Loop:
-    """sizes: a schedule of n_syn (the family then draws batches of a traced size)."""
+def accumulate_loop(family: Family, cfg: LoopConfig, generations: int, sizes=None, steps=None) -> Loop:
+    """sizes: a schedule of n_syn (the family then draws batches of a traced size); steps: a
+    schedule of lam (mad.loops.schedule.Steps; validation allows no other knob here)."""
     schedule = None if sizes is None else jnp.asarray(sizes, jnp.int32)
+    lams = None if steps is None or steps.lam is None else jnp.asarray(steps.lam)
     if not family.exact_pooling:
         # The fit needs the points: the subsampling loop with every pooled point in the fit.
         return _point_pool_loop(family, cfg, generations, fit_all=True)
@@ -65,10 +67,12 @@ def accumulate_loop(family: Family, cfg: LoopConfig, generations: int, sizes=Non
         k_syn, k_fit = jax.random.split(key)
         params = state.params
         if schedule is None:
-            n_syn = cfg.n_syn
+            n_syn, index = cfg.n_syn, (state.size - cfg.init_size) // cfg.n_syn
         else:  # the step index, recovered from the pool's size (sizes are static)
-            n_syn = schedule[jnp.minimum(jnp.searchsorted(pooled, state.size), schedule.shape[0] - 1)]
-        batch = family.out_of_frame(params, family.synthetic(k_syn, params, n_syn, knobs.lam))
+            index = jnp.minimum(jnp.searchsorted(pooled, state.size), schedule.shape[0] - 1)
+            n_syn = schedule[index]
+        lam = knobs.lam if lams is None else lams[jnp.minimum(index, lams.shape[0] - 1)].astype(knobs.lam.dtype)
+        batch = family.out_of_frame(params, family.synthetic(k_syn, params, n_syn, lam))
         pool = family.merge(state.pool, batch, None)
         return PoolState(family.fit(k_fit, params, family.into_frame(params, pool)), pool, state.size + n_syn)
 

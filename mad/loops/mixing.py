@@ -29,14 +29,22 @@ class MixState(NamedTuple):
     steps: jax.Array = 0  # loop steps taken (indexes a schedule of n_syn)
 
 
-def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str, sizes=None) -> Loop:
+def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: str, sizes=None, steps=None) -> Loop:
     """real: "none" (replace), "fixed" (augment) or "fresh" (fresh); sizes: a schedule of n_syn
-    (the family then draws samples of a traced size)."""
-    n_real, n_init = cfg.n_real, cfg.init_size
+    (the family then draws samples of a traced size); steps: schedules of n_real, lam and
+    real_weight (mad.loops.schedule.Steps), each replacing the knob in every step."""
+    n_init = cfg.init_size
     schedule = None if sizes is None else jnp.asarray(sizes, jnp.int32)
-    weighted = cfg.real_weight is not None
-    keeps_real = real == "fixed" and n_real > 0
-    draws_real = real == "fresh" and n_real > 0
+    listed = {} if steps is None else {k: jnp.asarray(v) for k, v in steps._asdict().items() if v is not None}
+    weighted = cfg.real_weight is not None or "real_weight" in listed
+    keeps_real = real == "fixed" and cfg.n_real > 0
+    draws_real = real == "fresh" and cfg.n_real > 0
+
+    def knob(name, state, default):
+        """The value of a knob in this step: its schedule's entry, or the loop's own."""
+        if name not in listed:
+            return default
+        return listed[name][jnp.minimum(state.steps, listed[name].shape[0] - 1)].astype(jnp.asarray(default).dtype)
 
     def fit_real(key, stats):
         return family.fit(key, family.reference, family.into_frame(family.reference, stats))
@@ -46,21 +54,23 @@ def mixing_loop(family: Family, cfg: LoopConfig, generations: int = 0, *, real: 
         everything, start = jnp.ones_like(knobs.lam), jnp.zeros((), jnp.int32)
         if not keeps_real:
             return MixState(fit_real(k_fit, family.real(k_fixed, n_init)), (), everything, start)
-        fixed = family.real(k_fixed, n_real)
-        initial = fixed if n_init == n_real else family.merge(fixed, family.real(k_rest, n_init - n_real), None)
+        fixed = family.real(k_fixed, cfg.n_real)
+        initial = fixed if n_init == cfg.n_real else family.merge(fixed, family.real(k_rest, n_init - cfg.n_real), None)
         return MixState(fit_real(k_fit, initial), fixed, everything, start)
 
     def step(state: MixState, key: jax.Array, knobs: Knobs) -> MixState:
         k_syn, k_real, k_fit = jax.random.split(key, 3)
         params = state.params
         n_syn = cfg.n_syn if schedule is None else schedule[jnp.minimum(state.steps, schedule.shape[0] - 1)]
-        data = family.synthetic(k_syn, params, n_syn, knobs.lam)
+        lam = knob("lam", state, knobs.lam)
+        data = family.synthetic(k_syn, params, n_syn, lam)
         share = jnp.zeros_like(knobs.lam)
         if keeps_real or draws_real:
+            n_real = knob("n_real", state, cfg.n_real)
             real = state.real if keeps_real else family.real(k_real, n_real)
-            weight = knobs.real_weight if weighted else None
+            weight = knob("real_weight", state, knobs.real_weight) if weighted else None
             data = family.merge(family.into_frame(params, real), data, weight)
-            share = knobs.real_weight if weighted else jnp.full_like(knobs.lam, n_real) / (n_real + n_syn)
+            share = weight if weighted else jnp.asarray(n_real, knobs.lam.dtype) / (n_real + n_syn)
         return MixState(family.fit(k_fit, params, data), state.real, share, state.steps + 1)
 
     def diagnostics(state: MixState, knobs: Knobs) -> dict:

@@ -12,7 +12,7 @@ The closed forms take the same array (mad.theory.gaussian, mad.theory.discrete).
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -51,8 +51,84 @@ def of(config: Config) -> Optional[np.ndarray]:
     return sizes(config.schedule, config.loop.n_syn, config.generations)
 
 
+# ----------------------------------------------------------------------------- the other knobs
+
+KNOBS = ("n_real", "lam", "real_weight")
+
+
+class Steps(NamedTuple):
+    """Per-step values of the knobs a schedule lists (None: the loop's own, constant value), for
+    the fits of generations 2..G."""
+
+    n_real: Optional[np.ndarray] = None
+    lam: Optional[np.ndarray] = None
+    real_weight: Optional[np.ndarray] = None
+
+    def configs(self, loop, sizes, generations: int) -> list:
+        """The LoopConfig of each step 2..G, with n_syn from `sizes` (None: constant)."""
+        import dataclasses
+
+        out = []
+        for i in range(generations - 1):
+            keys = {} if sizes is None else {"n_syn": int(sizes[i])}
+            for name in KNOBS:
+                values = getattr(self, name)
+                if values is not None:
+                    keys[name] = int(values[i]) if name == "n_real" else float(values[i])
+            out.append(dataclasses.replace(loop, **keys))
+        return out
+
+
+def steps_of(config: Config) -> Optional[Steps]:
+    """The knob schedules of a config (None when n_real, lam and real_weight are all constant)."""
+    listed = {name: getattr(config.schedule, name) for name in KNOBS if getattr(config.schedule, name) != "constant"}
+    if not listed:
+        return None
+    return Steps(**{name: np.asarray(values, np.int64 if name == "n_real" else np.float64) for name, values in listed.items()})
+
+
+def _check_knobs(config: Config) -> None:
+    """Lists of the right length and range for schedule.n_real, .lam, .real_weight."""
+    from mad.loops import loop_spec
+
+    generations, loop = config.generations, config.loop
+    spec = loop_spec(loop.name)
+    for name in KNOBS:
+        values = getattr(config.schedule, name)
+        if values == "constant":
+            continue
+        if not isinstance(values, (list, tuple)):
+            raise ConfigError(f"schedule.{name}={values!r} must be constant or a list of one value per loop step")
+        if len(values) != generations - 1:
+            raise ConfigError(f"schedule.{name} has {len(values)} entries; a list needs one value per loop step, generations - 1 = {generations - 1}")
+        if not spec.schedules:
+            raise ConfigError(f"schedule.{name} is not available for loop={loop.name}: it follows no schedule")
+        for v in values:
+            if name == "n_real":
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise ConfigError(f"schedule.n_real: {v!r} must be an integer >= 1 (real points of one step)")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"schedule.{name}: {v!r} must be a finite number")
+            elif name == "lam" and not 0.0 < v <= 1.0:
+                raise ConfigError(f"schedule.lam: {v!r} must lie in (0, 1] (1 = unbiased sampling)")
+            elif name == "real_weight" and not 0.0 <= v <= 1.0:
+                raise ConfigError(f"schedule.real_weight: {v!r} must lie in [0, 1]")
+    if config.schedule.lam != "constant":
+        if loop.lam != 1.0:
+            raise ConfigError(f"schedule.lam replaces loop.lam in every step: leave loop.lam=1 (got {loop.lam})")
+    if config.schedule.real_weight != "constant":
+        if not spec.weighted or loop.n_real == 0:
+            raise ConfigError("schedule.real_weight weighs a real part: use loop=augment or loop=fresh with loop.n_real >= 1")
+        if loop.real_weight is not None:
+            raise ConfigError(f"schedule.real_weight replaces loop.real_weight in every step: leave loop.real_weight null (got {loop.real_weight})")
+    if config.schedule.n_real != "constant":
+        if spec.real != "fresh" or loop.n_real == 0:
+            raise ConfigError("schedule.n_real sets the fresh real points of each step: use loop=fresh with loop.n_real >= 1 (the first value's default)")
+
+
 def check_keys(config: Config) -> None:
     """The schedule's own keys (before families read the schedule): ConfigError naming the key."""
+    _check_knobs(config)
     schedule, generations = config.schedule, config.generations
     kind = schedule.n_syn
     if isinstance(kind, (list, tuple)):
@@ -87,9 +163,19 @@ def validate(config: Config, need: int, why: str) -> None:
 
     schedule, generations = config.schedule, config.generations
     kind = schedule.n_syn
+    family = family_spec(config.model.name)
+    if schedule.lam != "constant" and not family.sampling_bias:
+        raise ConfigError(f"schedule.lam has no meaning for model={config.model.name} (it has no sampling bias); leave it constant")
+    if schedule.n_real != "constant":
+        if not family.sized_draws(config):
+            able = "; ".join(f"model={name}" + (f" ({s.sized_draws_note})" if s.sized_draws_note else "") for name, s in FAMILIES.items() if s.sized_draws_note is not None)
+            raise ConfigError(f"schedule.n_real needs a family that draws samples of any size in law: {able} (got model={config.model.name})")
+        smallest = min(schedule.n_real) + (config.loop.n_syn if kind == "constant" else 0)
+        if smallest < need:
+            raise ConfigError(f"schedule.n_real gives a fit of {smallest} points, too few: {why}")
     if kind == "constant":
         return
-    spec, family = loop_spec(config.loop.name), family_spec(config.model.name)
+    spec = loop_spec(config.loop.name)
     if not spec.schedules:
         takes = ", ".join(name for name, s in LOOPS.items() if s.schedules)
         raise ConfigError(f"schedule.n_syn={kind!r} is not available for loop={config.loop.name}; loops with a schedule: {takes}")

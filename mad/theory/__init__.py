@@ -23,6 +23,10 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     spec = family_spec(config.model.name)
     if config.correction.gamma > 0 and "correction" not in spec.theory_remedies:
         return {}  # this family's closed forms do not account for self-correction
+    from mad.loops import schedule
+
+    if schedule.steps_of(config) is not None and "schedules" not in spec.theory_remedies:
+        return {}  # nor for schedules of n_real, lam or real_weight
     return spec.theory(config, loop_spec(config.loop.name))
 
 

@@ -95,20 +95,25 @@ def _mixing_start(loop: LoopConfig, estimator: str, real: str) -> np.ndarray:
     return np.array([(n0 - 1) / _dof(n0, estimator), 1.0 / n0, c])
 
 
-def _per_step(loop: LoopConfig, generations: int, sizes) -> list[LoopConfig]:
-    """The loop config of each step 2..G: n_syn from the schedule `sizes` (None: constant)."""
+def _per_step(loop: LoopConfig, generations: int, sizes, steps=None) -> list[LoopConfig]:
+    """The loop config of each step 2..G: n_syn from the schedule `sizes` (None: constant), n_real,
+    lam and real_weight from `steps` (mad.loops.schedule.Steps; None: constant)."""
+    if steps is not None:
+        return steps.configs(loop, sizes, generations)
     if sizes is None:
         return [loop] * (generations - 1)
     return [dataclasses.replace(loop, n_syn=int(n)) for n in sizes]
 
 
 def mixing_moments(
-    loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str, pooling: str = "moments", share: float = 0.0
+    loop: LoopConfig, estimator: str, generations: int, sizes=None, *, real: str, pooling: str = "moments", share: float = 0.0,
+    steps=None,
 ) -> "Moments":
     """a_t and b_t of a mixing loop (replace, augment, fresh) for t = 0..generations; `sizes`: a
-    schedule of n_syn over the steps (mad.loops.schedule); `share`: self-correction's s."""
+    schedule of n_syn over the steps, `steps` those of n_real, lam, real_weight
+    (mad.loops.schedule); `share`: self-correction's s."""
     states = [np.array([1.0, 0.0, 0.0]), _mixing_start(loop, estimator, real)]
-    for step in _per_step(loop, generations, sizes):
+    for step in _per_step(loop, generations, sizes, steps):
         states.append(_mixing_step(states[-1], step, estimator, real, pooling, share))
     s = np.stack(states)
     return Moments(s[:, 0], s[:, 1])
@@ -125,17 +130,17 @@ def mixing_fixed_point(loop: LoopConfig, estimator: str, *, real: str, share: fl
 # ----------------------------------------------------------------------------- accumulating loops
 
 
-def accumulate_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, share: float = 0.0) -> Moments:
+def accumulate_moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, share: float = 0.0, steps=None) -> Moments:
     """Pool mean = model mean; pool scatter P grows by the batch scatter and the between term.
     A batch has E[m_S | model] = f mu_t and per-point variance v (`_synthetic`), so the pool mean
     moves to mu_t + n_s (m_S - mu_t) / N' with E = (1 - (1 - f) n_s / N') mu_t."""
     size = float(loop.init_size)
     scatter = size - 1.0
     a, b = [1.0, scatter / _dof(size, estimator)], [0.0, 1.0 / size]
-    for step in _per_step(loop, generations, sizes):
+    for step in _per_step(loop, generations, sizes, steps):
         n_s = step.n_syn
         grown = size + n_s
-        f, v = _synthetic(a[-1], b[-1], loop.lam, share)
+        f, v = _synthetic(a[-1], b[-1], step.lam, share)
         pull = 1.0 - (1.0 - f) * n_s / grown
         between = (1.0 - f) ** 2 * b[-1] + v / n_s  # E ||m_S - mu_t||^2
         b.append(pull**2 * b[-1] + n_s * v / grown**2)
@@ -175,7 +180,9 @@ def accumulate_subsample_moments(loop: LoopConfig, estimator: str, generations: 
     return Moments(np.array(a), np.array(b))
 
 
-def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, pooling: str = "moments", share: float = 0.0) -> Optional[Moments]:
+def moments(
+    loop: LoopConfig, estimator: str, generations: int, sizes=None, pooling: str = "moments", share: float = 0.0, steps=None
+) -> Optional[Moments]:
     """E tr Sigma_t / tr Sigma_0 and E ||mu_t - mu_0||^2 / tr Sigma_0 for t = 0..generations, as the
     loop declares them (its spec's `moments`); None for a loop that declares no recursion.
     `sizes`: a schedule of n_syn over the steps (None: constant); `share`: the probability that
@@ -186,7 +193,7 @@ def moments(loop: LoopConfig, estimator: str, generations: int, sizes=None, pool
     if spec.moments is None:
         return None
     # Only mixing loops with real data accept model.pooling=unbiased (validation).
-    extra = ({} if pooling == "moments" else {"pooling": pooling}) | ({"share": share} if share else {})
+    extra = ({} if pooling == "moments" else {"pooling": pooling}) | ({"share": share} if share else {}) | ({} if steps is None else {"steps": steps})
     return spec.moments(loop, estimator, generations, sizes, **extra)
 
 
@@ -211,7 +218,9 @@ def _step_sizes(config: Config) -> tuple[np.ndarray, np.ndarray]:
     scheduled = schedule.of(config)
     later = [loop.n_syn] * (generations - 1) if scheduled is None else list(scheduled)
     n = np.array([loop.init_size] + later, float)
-    lam = np.array([1.0] + [loop.lam] * (generations - 1))
+    steps = schedule.steps_of(config)
+    later_lam = [loop.lam] * (generations - 1) if steps is None or steps.lam is None else list(steps.lam)
+    lam = np.array([1.0] + later_lam)
     return n, lam
 
 
@@ -347,7 +356,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
     spec = loop_spec(loop.name)
     corrected = config.correction.gamma > 0
-    mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling, share(config.correction.gamma))
+    steps = schedule.steps_of(config)
+    mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling, share(config.correction.gamma), steps)
     if mom is None:
         return {}
     if data.name == "gaussian":
@@ -359,8 +369,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
         trace0 = float(np.trace(make_data(config).cov))
     out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
-    if corrected:  # the first moments are all that is derived for corrected draws (a mixture)
-        return out
+    if corrected or (steps is not None and (steps.n_real is not None or steps.real_weight is not None)):
+        return out  # the first moments are all that is derived for corrected draws and scheduled real parts
     frob = cov_frob_sq(config, spec.real, spec.fully_synthetic)
     if frob is not None:
         out["cov_frob_sq"] = frob

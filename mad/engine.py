@@ -28,6 +28,7 @@ from mad.config import TRACED_KNOBS, Config, ConfigError, CorrectionConfig, Cura
 from mad.data import make_data
 from mad.families import family_spec, make_family
 from mad.loops import Knobs, loop_spec, make_loop, schedule
+from mad.loops.curation import remedy_report
 from mad.metrics import make_metrics
 
 # Device memory one compiled call may give to per-loop working data (samples, pools).
@@ -132,13 +133,14 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
 
     dtype = program.dtype
     family_report = family.diagnostics or (lambda params: {})
+    remedies = remedy_report(config, family)
 
     def scored(key, state, knobs, test_key):
         # A loop whose numbers broke down is counted, not averaged: the summaries leave its
         # non-finite values out, and the mean of `nonfinite` is the share of such loops.
         values = metrics.model(key, state.params, test_key) if metrics.per_loop_test else metrics.model(key, state.params)
         broken = functools.reduce(jnp.logical_or, [~jnp.isfinite(v) for v in values.values()])
-        report = {**family_report(state.params), **loop.diagnostics(state, knobs)}
+        report = {**family_report(state.params), **loop.diagnostics(state, knobs), **remedies(jax.random.fold_in(key, 1), state.params)}
         return {**values, "nonfinite": broken, **{k: jnp.asarray(v, dtype) for k, v in report.items()}}
 
     def real(key, fitted):

@@ -148,11 +148,13 @@ def _run_points(program: Program, members, config: Config, keep_loops: bool, pro
 def _docs(points) -> dict[str, str]:
     """Metric descriptions of every family in the grid."""
     from mad.loops import loop_spec
+    from mad.loops.curation import remedy_docs
 
     docs: dict[str, str] = {}
     for point in points:
         docs.update(metric_docs(point.config))
         docs.update(dict(loop_spec(point.config.loop.name).diagnostic_docs))
+        docs.update(remedy_docs(point.config))
     return docs
 
 

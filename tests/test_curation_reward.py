@@ -94,3 +94,21 @@ def test_every_point_family_can_be_curated_by_reward():
 def test_bad_curation_is_refused_naming_the_key(change, message, no_compilation):
     with pytest.raises(mad.ConfigError, match=message):
         mad.validate(dataclasses.replace(Config(), **change))
+
+
+def test_remedies_report_their_cost_and_the_reward_they_optimise():
+    from mad.config import CorrectionConfig
+    from mad.loops.curation import remedy_report
+
+    config = Config(data=DataConfig(dim=1), curation=CurationConfig(reward="quadratic", candidates=8, gamma=0.5, target=1.0),
+                    correction=CorrectionConfig(gamma=3.0), metrics=dataclasses.replace(Config().metrics, samples=N))  # fmt: skip
+    params = STANDARD._replace(mean=jnp.array([0.4]))
+    report = remedy_report(config, FAMILY)(jax.random.key(1), params)
+    assert float(report["candidates_per_point"]) == 8 and float(report["corrected_share"]) == 0.75
+    # E r = -gamma/2 (sigma^2 + (mu - target)^2) for N(mu, sigma^2); r's variance gives the SE
+    expected = -0.25 * (1.0 + 0.6**2)
+    sd = 0.25 * math.sqrt(2 + 4 * 0.6**2)  # sd of (x - 1)^2 for x ~ N(0.4, 1), times gamma / 2
+    assert abs(float(report["reward"]) - expected) <= 5 * sd / math.sqrt(N)
+    keep = remedy_report(Config(loop=LoopConfig(n_syn=10, keep=0.3)), FAMILY)(jax.random.key(1), params)
+    assert float(keep["candidates_per_point"]) == pytest.approx(3.4) and "reward" not in keep  # ceil(10 / 0.3) = 34 draws for 10 points
+    assert remedy_report(Config(), FAMILY)(jax.random.key(1), params) == {}

@@ -114,3 +114,49 @@ def validate(config: Config) -> None:
     lanes = config.loop.n_syn * cfg.candidates
     if lanes > 2**24:
         raise ConfigError(f"curation.candidates={cfg.candidates} x loop.n_syn={config.loop.n_syn} = {lanes} candidates per generation; keep it <= 2^24")
+
+
+# ----------------------------------------------------------------------------- what a remedy costs
+
+
+REMEDY_DOCS = {
+    "candidates_per_point": "model draws spent per synthetic point kept (curation: K, or 1 / keep; the remedy's cost)",
+    "corrected_share": "expected share of synthetic points replaced by real ones (self-correction: gamma / (1 + gamma))",
+    "reward": "mean reward of the model's own draws, E_p_t r(x) over metrics.samples draws (what curation optimises)",
+}
+
+
+def remedy_report(config: Config, family: Family):
+    """report(key, params) -> {name: scalar}: per generation, what the remedies in `config` cost and
+    yield (REMEDY_DOCS); {} when none is on. Reported beside the metrics, like diagnostics."""
+    from mad.loops.correction import share
+
+    constants = {}
+    if config.curation.reward != "none":
+        constants["candidates_per_point"] = float(config.curation.candidates)
+    elif config.loop.keep < 1.0:
+        constants["candidates_per_point"] = math.ceil(config.loop.n_syn / config.loop.keep) / config.loop.n_syn
+    if config.correction.gamma > 0:
+        constants["corrected_share"] = share(config.correction.gamma)
+    reward = reward_fn(config.curation, family) if config.curation.reward != "none" else None
+    draws = config.metrics.samples
+
+    def report(key, params) -> dict:
+        out = {name: jnp.asarray(value) for name, value in constants.items()}
+        if reward is not None:
+            out["reward"] = jnp.mean(reward(params, family.draw(key, params, draws, 1.0)))
+        return out
+
+    return report
+
+
+def remedy_docs(config: Config) -> dict:
+    """The REMEDY_DOCS entries `remedy_report` fills for this config."""
+    names = []
+    if config.curation.reward != "none" or config.loop.keep < 1.0:
+        names.append("candidates_per_point")
+    if config.correction.gamma > 0:
+        names.append("corrected_share")
+    if config.curation.reward != "none":
+        names.append("reward")
+    return {name: REMEDY_DOCS[name] for name in names}

@@ -38,27 +38,6 @@ def no_compilation(monkeypatch):
     monkeypatch.setattr(simulation, "run_program", refuse)
 
 
-def pytest_configure(config):
-    # A compilation cache for this session (the xdist workers inherit its folder from the
-    # controller, which configures first): a program two tests need is compiled once per worker.
-    # A fresh folder each session, removed at its end.
-    if "MAD_TEST_JAX_CACHE" not in os.environ:
-        import tempfile
-
-        os.environ["MAD_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="mad-jax-cache-")
-        config._mad_cache_owner = True
-    # One folder per xdist worker: JAX writes cache entries in place, so a worker reading an entry
-    # another is still writing deserialises half an executable and crashes (a segfault in
-    # get_executable_and_time). JAX's own file lock (a cache size bound) avoids that but scans the
-    # whole folder on every write, which doubled the suite's time.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    jax.config.update("jax_compilation_cache_dir", os.path.join(os.environ["MAD_TEST_JAX_CACHE"], worker))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def pytest_unconfigure(config):
-    if getattr(config, "_mad_cache_owner", False):
-        import shutil
-
-        shutil.rmtree(os.environ.pop("MAD_TEST_JAX_CACHE"), ignore_errors=True)
+# No persistent compilation cache: writing an entry segfaulted intermittently inside JAX
+# (put_executable_and_time, even with one folder per xdist worker), which killed a worker and
+# failed a test. Programs are still compiled once per process (jit's and mad.engine's caches).

@@ -12,6 +12,7 @@ import mad
 from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig, VerifierConfig, validate
 from mad.loops import verification
 from mad.theory import classification
+from theory_checks import assert_on_theory
 
 K = 5.0  # standard errors
 
@@ -62,19 +63,39 @@ def test_replace_loop_matches_a_numpy_simulation_of_the_same_law():
 
 
 @pytest.mark.parametrize(
-    "loop,extra",
-    [("replace", {}), ("accumulate", {}), ("fresh", {"n_real": 400})],
+    "loop,sizes,verifier,dim",
+    [
+        ("replace", dict(n_syn=40, n_init=40), VerifierConfig(), 2),  # near the Bayes rule: the batches' noise is all
+        ("fresh", dict(n_syn=40, n_init=40, n_real=20), VerifierConfig(), 2),
+        ("accumulate", dict(n_syn=30, n_init=6), VerifierConfig(tpr=0.8, fpr=0.3), 3),
+        pytest.param("replace", dict(n_syn=100, n_init=2), VerifierConfig(), 2, marks=pytest.mark.slow),  # a poor first fit recovers
+        pytest.param("replace", dict(n_syn=100, n_init=3), VerifierConfig(tpr=0.6, fpr=0.6), 2, marks=pytest.mark.slow),  # random keeping
+        pytest.param("replace", dict(n_syn=40, n_init=40), VerifierConfig(), 5, marks=pytest.mark.slow),  # (d - 1) / n_syn = 0.1
+    ],
 )
-def test_degrading_loops_follow_the_large_sample_map(loop, extra):
-    # An adversarial verifier (fpr / (tpr + fpr) = 0.875 above most first fits' accuracy) drives
-    # the loops away from the Bayes classifier, where the map's O(1 / n_syn) bias is far below the SE.
-    cfg = config(loop, n_syn=4096, n_init=4, verifier=VerifierConfig(tpr=0.1, fpr=0.7), generations=6, loops=512, **extra)
+def test_loops_follow_the_second_order_theory(loop, sizes, verifier, dim):
+    ds = mad.simulate(config(loop, verifier=verifier, dim=dim, generations=6, loops=4096, **sizes))
+    assert_on_theory(ds, ("accuracy", "alignment"))
+
+
+def test_theory_is_drawn_only_where_its_expansion_holds():
+    assert classification.predict(config(n_syn=40, n_init=40, dim=5))  # (d - 1) / n_syn = 0.1
+    assert classification.predict(config(n_syn=40, n_init=40, dim=6)) == {}
+    assert classification.predict(config("augment", n_syn=40, n_init=40, n_real=20)) == {}  # the fixed set is in the first fit
+    assert classification.predict(config("fresh", n_syn=40, n_init=40, n_real=20, real_weight=0.5)) == {}
+    assert classification.predict(config(n_syn=40, n_init=40, verifier=VerifierConfig(tpr=0.5, fpr=0.6))) == {}  # an unstable threshold
+
+
+def test_degrading_loops_follow_the_large_sample_map():
+    # Away from the Bayes rule (an adversarial verifier drives the loops off it) the noise-free map
+    # is within a few SE at a large n_syn.
+    cfg = config(n_syn=4096, n_init=4, verifier=VerifierConfig(tpr=0.1, fpr=0.7), generations=6, loops=512)
     ds = mad.simulate(cfg)
     limit = classification.limit(cfg)
-    for name in ("accuracy", "alignment", "collapsed"):
+    for name in ("accuracy", "alignment"):
         mean, sem = ds[name].sel(stat="mean").values[1:], ds[name].sel(stat="sem").values[1:]
         assert np.all(np.abs(mean - limit[name][1:]) <= K * sem), (name, mean, limit[name])
-    assert limit["accuracy"][-1] < limit["accuracy"][1] - 0.03  # it degrades
+    assert limit["accuracy"][-1] < limit["accuracy"][1] - 0.05  # it degrades
 
 
 @pytest.mark.parametrize("loop", ["replace", "accumulate", "fresh"])
@@ -91,7 +112,7 @@ def test_the_kept_share_correct_decides_recovery(loop):
         assert (verification.correct_share(bayes, v) > 0.5) == (fpr < edge)
         runs[fpr] = classification.trajectory(
             loop=loop, generations=200, n_init=10**4, n_syn=1000, n_real=10 if loop == "fresh" else 0, dim=2,
-            margin=1.0, sigma=1.0, tpr=tpr, fpr=fpr, nodes=16,
+            margin=1.0, sigma=1.0, tpr=tpr, fpr=fpr, nodes=16, limit=True,
         )["accuracy"]  # fmt: skip
     below, above = runs[0.8 * edge], runs[1.25 * edge]
     assert below[-1] > below[1] and below[-1] == pytest.approx(bayes, abs=1e-4)  # recovers the Bayes classifier

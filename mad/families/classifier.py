@@ -109,6 +109,12 @@ def _metrics(config, fam, data):
     return closed_form_metrics(fam, measure(jnp.asarray(data.mean, jnp.dtype(config.precision)), data.scale))
 
 
+def _theory(config, loop) -> dict:
+    from mad.theory import classification
+
+    return classification.predict(config)
+
+
 def _docs():
     return {
         "accuracy": "probability that the classifier labels a fresh example of the real classes correctly: Phi(cos(w, mu) |mu| / sigma)",
@@ -130,6 +136,5 @@ SPEC = FamilySpec(
     draws_points=False,
     sampling_bias=False,
     verification=True,
-    # No `theory`: mad.theory.classification has the large-sample map (`limit`), which is not the
-    # expectation at finite n_syn near the Bayes classifier; experiments and tests use it directly.
+    theory=_theory,
 )

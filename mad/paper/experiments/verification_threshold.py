@@ -5,7 +5,7 @@ correct and turns into its mirror image when they are not (mad.theory.classifica
 import numpy as np
 from scipy.stats import norm
 
-from mad.paper.base import K, Experiment, Row, curves, final, plt, recorded
+from mad.paper.base import K, Experiment, Row, curves, final, plt, recorded, theory_final
 from mad.theory import classification
 
 SOURCE = "Feng et al. 2025 (kept data more than half correct: recovery)"
@@ -18,14 +18,15 @@ def _limits(ds):
 def figure(ds, fig):
     a, b = fig.subplots(1, 2)
     curves(a, ds, "accuracy", "fpr")
-    for (fpr, limit), colour in zip(_limits(ds).items(), a.get_lines()[::1]):
-        a.plot(ds.generation.values, limit["accuracy"], ":", color=colour.get_color(), linewidth=1)
+    limits = _limits(ds)
+    for limit, colour in zip(limits.values(), plt.cm.viridis(np.linspace(0.0, 0.85, len(limits)))):  # the curves' colours
+        a.plot(ds.generation.values, limit["accuracy"], ":", color=colour, linewidth=1)
     c = recorded(ds)
     bayes = norm.cdf(c.data.spread / 2 / c.data.scale)
     for y in (bayes, 1 - bayes):
         a.axhline(y, color="grey", linewidth=0.6)
     a.set_ylabel("accuracy")
-    a.set_title("dotted: large-sample map")
+    a.set_title("dashed: closed form; dotted: n_syn -> infinity map")
     a.legend(fontsize=7)
     correct = 1 - ds.wrong_share.sel(stat="mean").isel(generation=2).values
     last = ds.accuracy.sel(stat="mean").isel(generation=-1).values
@@ -50,8 +51,9 @@ def rows(ds):
         target = bayes if recovers else 1 - bayes
         moved = (m - 0.5 if recovers else 0.5 - m) > K * se  # on that side of chance by more than K SE
         statement = f"{'recovers: above' if recovers else 'degrades: below'} 1/2, towards {target:.4f} (large-sample map: {limit['accuracy'][-1]:.4f})"
-        out.append(Row("verification_threshold", f"accuracy at G = {g}, fpr = {fpr:g} (kept {correct:.2f} correct)", m, se, None,
-                       statement, SOURCE, bool(moved), note="the map is a limit, not the finite-n expectation: no closed-form row"))  # fmt: skip
+        out.append(Row("verification_threshold", f"accuracy at G = {g}, fpr = {fpr:g} (kept {correct:.2f} correct)", m, se,
+                       theory_final(ds, "accuracy", fpr=fpr), statement, SOURCE, bool(moved),
+                       note="closed form: second order in (d - 1) / n_syn, drawn for fpr <= tpr; the map: n_syn -> infinity"))  # fmt: skip
     return out
 
 

@@ -93,3 +93,15 @@ def test_families_without_corrected_theory_draw_none():
 def test_bad_correction_is_refused_naming_the_key(change, message, no_compilation):
     with pytest.raises(mad.ConfigError, match=message):
         mad.validate(dataclasses.replace(Config(), **change))
+
+
+@pytest.mark.parametrize("loop", ["replace", *(pytest.param(n, marks=pytest.mark.slow) for n in ("augment", "fresh", "accumulate")), "accumulate_subsample"])
+def test_every_loop_of_a_point_family_can_be_corrected(loop):
+    # kde fits the points themselves (no exact pooling): the accumulating loops keep a point buffer.
+    keys = {"augment": dict(n_real=10), "fresh": dict(n_real=10), "accumulate_subsample": dict(n_fit=20)}.get(loop, {})
+    config = Config(data=DataConfig(name="gmm_ring", n_test=64), model=ModelConfig(name="kde"), loop=LoopConfig(name=loop, n_syn=20, **keys),
+                    loops=4, generations=3, progress=False, correction=CorrectionConfig(gamma=1.0),
+                    metrics=dataclasses.replace(Config().metrics, samples=32))  # fmt: skip
+    ds = mad.simulate(config)
+    assert np.all(np.isfinite(ds.nll_test.sel(stat="mean").values[1:]))
+    assert np.all(ds.corrected_share.sel(stat="mean").values[1:] == 0.5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import os
 import threading
 from dataclasses import dataclass
@@ -164,6 +165,34 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
     return trajectory
 
 
+def memory_maps() -> tuple[int, int] | None:
+    """(memory maps this process holds, the most the kernel allows), or None where /proc does not say."""
+    try:
+        with open("/proc/self/maps", "rb") as held, open("/proc/sys/vm/max_map_count") as limit:
+            return held.read().count(b"\n"), int(limit.read())
+    except (OSError, ValueError):
+        return None
+
+
+def release_compiled(threshold: float = 0.5) -> bool:
+    """Drop every compiled program once this process holds more than `threshold` of its memory maps.
+
+    XLA's CPU backend maps each executable's code and data in several regions (about 7 for a small
+    program) and keeps every executable while its function lives. A sweep, a notebook or a test
+    session compiling thousands of programs in one process would reach Linux's vm.max_map_count
+    (65530 by default), and the next compile would die inside LLVM (SIGSEGV or SIGABRT, no Python
+    error). Clearing JAX's caches unmaps them; a program needed again is compiled again.
+    Returns whether it released anything.
+    """
+    maps = memory_maps()
+    if maps is None or maps[0] <= threshold * maps[1]:
+        return False
+    kernel.cache_clear()
+    jax.clear_caches()
+    gc.collect()
+    return True
+
+
 @functools.lru_cache(maxsize=None)
 def kernel(program: Program, devices: int = 1) -> Callable:
     """jit((point_keys[P], knobs[P], loop_ids[C]) -> {metric: (P, C, G + 1)}).
@@ -304,6 +333,7 @@ def run_program(
     """
     enable_precision(program.precision)
     devices = jax.local_device_count()
+    release_compiled()
     fn = kernel(program, devices)
     per_call = min(loops_per_call(program, len(point_ids), chunk), loops)
     per_call = -(-per_call // devices) * devices

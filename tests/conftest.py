@@ -41,3 +41,16 @@ def no_compilation(monkeypatch):
 # No persistent compilation cache: writing an entry segfaulted intermittently inside JAX
 # (put_executable_and_time, even with one folder per xdist worker), which killed a worker and
 # failed a test. Programs are still compiled once per process (jit's and mad.engine's caches).
+
+
+@pytest.fixture(autouse=True)
+def _unmap_compiled_programs():
+    """A worker compiles thousands of programs over the session; XLA maps each executable's code in
+    several regions, and at Linux's vm.max_map_count (65530) the next compile crashes the worker.
+    Before each test, drop the compiled programs once 40% of that is held, so that no test starts
+    near the engine's own threshold of 50% (mad.engine.release_compiled) and its caches stay put
+    while it runs."""
+    from mad.engine import release_compiled
+
+    release_compiled(threshold=0.4)
+

@@ -164,6 +164,23 @@ def test_second_call_does_not_recompile():
     assert compiled._cache_size() == 1
 
 
+def test_compiled_programs_are_unmapped_before_the_process_runs_out_of_maps():
+    import jax
+    import jax.numpy as jnp
+
+    before = engine.memory_maps()
+    assert before is not None and before[1] > 0  # Linux: /proc/self/maps and vm.max_map_count
+    functions = [jax.jit(lambda x, i=i: jnp.sin(x) * i) for i in range(40)]
+    for f in functions:
+        f(jnp.ones(3)).block_until_ready()
+    held = engine.memory_maps()[0]
+    assert held > before[0] + 40  # every executable maps several regions
+    assert not engine.release_compiled(threshold=1.0)  # below the threshold nothing is dropped
+    assert engine.release_compiled(threshold=0.0)
+    assert engine.memory_maps()[0] < held - 40
+    assert functions[0](jnp.ones(3))[0] == 0.0  # a released program compiles again when called
+
+
 @pytest.mark.parametrize(
     "name,keys,match",
     [

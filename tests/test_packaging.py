@@ -42,3 +42,15 @@ def test_wheel_ships_configs_and_composes_outside_the_repo(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5]"
+
+
+def test_no_jaxlib_whose_cpu_lapack_calls_can_deadlock():
+    # jaxlib 0.10.x schedules each batched LAPACK call's chunks on XLA's CPU pool and blocks the
+    # calling pool worker until they finish: with two such calls side by side (a density-curated
+    # accumulate loop of 1024 lanes on 2 cores) every worker waits and the run hangs for ever.
+    import jax
+
+    version = tuple(int(p) for p in jax.__version__.split(".")[:2])
+    assert version != (0, 10), f"jax {jax.__version__} is excluded by pyproject.toml"
+    spec = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.replace(" ", "").startswith("jax>=") and "!=0.10.*" in d for d in spec)

@@ -112,3 +112,40 @@ def test_remedies_report_their_cost_and_the_reward_they_optimise():
     keep = remedy_report(Config(loop=LoopConfig(n_syn=10, keep=0.3)), FAMILY)(jax.random.key(1), params)
     assert float(keep["candidates_per_point"]) == pytest.approx(3.4) and "reward" not in keep  # ceil(10 / 0.3) = 34 draws for 10 points
     assert remedy_report(Config(), FAMILY)(jax.random.key(1), params) == {}
+
+
+@pytest.mark.parametrize("choice,gamma,dim,k,lam", [("bt", 1.0, 2, 4, 1.0), ("bt", 2.5, 3, 16, 0.6), ("argmax", 1.0, 2, 4, 1.0), ("argmax", 1.0, 1, 3, 1.0)])
+def test_density_curation_factor_matches_a_numpy_monte_carlo(choice, gamma, dim, k, lam):
+    # The chosen point of K candidates mu + sqrt(lam) L z is mu + sqrt(lam) L z*: c = E||z*||^2 / d.
+    # Bradley-Terry on gamma log p: given the candidates, E[q*] = sum_i q_i softmax(-gamma lam q / 2)_i.
+    m = 200_000
+    q = np.sum(np.random.default_rng(0).standard_normal((m, k, dim)) ** 2, axis=-1)
+    if choice == "bt":
+        w = np.exp(-gamma * lam * (q - q.min(-1, keepdims=True)) / 2)
+        est = np.sum(w * q, -1) / np.sum(w, -1)
+    else:
+        est = q.min(-1)
+    got = curation.density_factor(gamma, k, dim, choice, lam)
+    assert abs(got - est.mean() / dim) <= 5 * est.std() / math.sqrt(m) / dim
+
+
+def test_density_curation_factor_limits():
+    assert curation.density_factor(1.0, 1, 2, "bt") == 1.0 and curation.density_factor(0.0, 8, 2, "bt") == 1.0
+    assert curation.density_factor(1.0, 2, 1, "argmax") == pytest.approx(1 - 2 / math.pi, rel=1e-9)  # E min(Z1^2, Z2^2)
+    assert curation.density_factor(1.0, 64, 2, "argmax") == pytest.approx(1 / 64, rel=1e-9)  # min of exponentials
+    # K -> infinity: Bradley-Terry draws from the tilt p^(1 + gamma), covariance Sigma / (1 + gamma lam)
+    for gamma, lam in ((1.0, 1.0), (2.0, 0.5)):
+        assert curation.density_factor(gamma, 4096, 3, "bt", lam) == pytest.approx(1 / (1 + gamma * lam), rel=1e-3)
+
+
+@pytest.mark.parametrize("loop,keys,choice", [("replace", dict(n_syn=10), "bt"), ("accumulate", dict(n_syn=10, n_init=20), "argmax")])
+def test_density_curated_gaussian_loops_follow_their_recursion(loop, keys, choice):
+    # A curated point is mu + sqrt(lam c) L z* with z* isotropic: the first moments follow the
+    # uncurated recursion with lam c in place of lam, at every finite K and n.
+    from theory_checks import assert_on_theory
+
+    config = Config(data=DataConfig(dim=2), loop=LoopConfig(name=loop, **keys), generations=5, loops=2048, precision="float64", progress=False,
+                    curation=CurationConfig(reward="density", candidates=4, choice=choice, gamma=1.5))  # fmt: skip
+    ds = mad.simulate(config)
+    assert_on_theory(ds)
+    assert "cov_frob_sq_theory" not in ds  # only the first moments are derived for curated draws

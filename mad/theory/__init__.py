@@ -18,9 +18,11 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     from mad.families import family_spec
     from mad.loops import loop_spec
 
-    if config.loop.keep < 1.0 or config.curation.reward != "none":
-        return {}  # curated draws: none of the closed forms holds (mad.theory.curation: the K -> inf limit)
     spec = family_spec(config.model.name)
+    if config.loop.keep < 1.0 or config.curation.reward not in ("none", "density"):
+        return {}  # curated draws: none of the closed forms holds (mad.theory.curation: the K -> inf limit)
+    if config.curation.reward == "density" and "density_curation" not in spec.theory_remedies:
+        return {}
     if config.correction.gamma > 0 and "correction" not in spec.theory_remedies:
         return {}  # this family's closed forms do not account for self-correction
     from mad.loops import schedule

@@ -39,3 +39,41 @@ def ideal(config: Config) -> dict[str, np.ndarray]:
     else:
         raise ValueError(f"curation.reward={cfg.reward!r} has no tilt")
     return {"trace_ratio": trace, "mean_sq_drift": drift}  # every coordinate shrinks alike: the ratio of one
+
+
+# ----------------------------------------------------------------------------- finite K: the density reward
+
+
+def density_factor(gamma: float, candidates: int, dim: int, choice: str, lam: float = 1.0) -> float:
+    """c such that a point curated by its model density has covariance lam c Sigma (and mean mu).
+
+    Candidates are x = mu + sqrt(lam) L z (L L^T = Sigma, z ~ N(0, I_d)) and the reward
+    gamma log p(x) = -gamma lam ||z||^2 / 2 + const depends on q = ||z||^2 ~ chi2_d alone, so the
+    chosen point is mu + sqrt(lam) L z* with z* isotropic: c = E||z*||^2 / d, whatever the model.
+    Bradley-Terry over K candidates with weights w = exp(-beta q / 2), beta = gamma lam:
+    E||z*||^2 = K E[q_1 w_1 / (w_1 + S)], S the other K - 1 weights, and with
+    1 / a = int_0^inf exp(-t a) dt this is K int_0^inf E[q w e^{-t w}] E[e^{-t w}]^{K - 1} dt,
+    one-dimensional integrals (generalised Gauss-Laguerre in q, trapezoid in log t).
+    argmax: the candidate of smallest q, E min = int_0^inf P(q > x)^K dx.
+    As K -> infinity with Bradley-Terry, c -> 1 / (1 + beta) (the tilt p^(1 + gamma)).
+    """
+    from scipy.special import gamma as gamma_fn
+    from scipy.special import roots_genlaguerre
+    from scipy.stats import chi2
+
+    if candidates == 1 or gamma == 0:
+        return 1.0
+    if choice == "argmax":
+        u = np.linspace(np.log(1e-12), np.log(chi2.isf(1e-16, dim)), 20_001)  # x = e^u resolves the minimum of many
+        return float(np.trapezoid(chi2.sf(np.exp(u), dim) ** candidates * np.exp(u), u)) / dim
+    beta = gamma * lam
+    nodes, weights = roots_genlaguerre(200, dim / 2 - 1)  # y = q / 2 ~ Gamma(d / 2)
+    weights = weights / gamma_fn(dim / 2)
+    q = 2 * nodes
+    w = np.exp(-beta * q / 2)
+    u = np.linspace(-40.0, 40.0, 8001)
+    t = np.exp(u)[:, None]
+    decay = np.exp(-t * w[None, :])
+    first = (decay * (q * w)[None, :]) @ weights  # E[q w e^{-t w}]
+    rest = (decay @ weights) ** (candidates - 1)  # E[e^{-t w}]^(K - 1)
+    return float(candidates * np.trapezoid(first * rest * t[:, 0], u)) / dim

@@ -357,6 +357,15 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     spec = loop_spec(loop.name)
     corrected = config.correction.gamma > 0
     steps = schedule.steps_of(config)
+    curated = config.curation.reward == "density"
+    if curated:  # a curated point is mu + sqrt(lam c) L z* with z* isotropic: lam -> lam c (mad.theory.curation)
+        if steps is not None:
+            return {}  # c depends on lam: a lam schedule would need one factor per step
+        from mad.theory.curation import density_factor
+
+        cur = config.curation
+        c = density_factor(cur.gamma, cur.candidates, data.dim, cur.choice, loop.lam)
+        loop = dataclasses.replace(loop, lam=loop.lam * c)
     mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling, share(config.correction.gamma), steps)
     if mom is None:
         return {}
@@ -369,8 +378,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
 
         trace0 = float(np.trace(make_data(config).cov))
     out = {"trace_ratio": mom.trace_ratio, "mean_sq_drift": mom.mean_sq_drift * trace0}
-    if corrected or (steps is not None and (steps.n_real is not None or steps.real_weight is not None)):
-        return out  # the first moments are all that is derived for corrected draws and scheduled real parts
+    if corrected or curated or (steps is not None and (steps.n_real is not None or steps.real_weight is not None)):
+        return out  # the first moments are all that is derived for corrected or curated draws and scheduled real parts
     frob = cov_frob_sq(config, spec.real, spec.fully_synthetic)
     if frob is not None:
         out["cov_frob_sq"] = frob

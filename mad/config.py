@@ -147,9 +147,10 @@ class ScheduleConfig:
     Sizes are rounded to integers. Families draw a schedule's samples in law (model=gaussian
     with model.backend=suffstats, model=poisson), so a fit on 10^6 points costs what one on 100 does.
     `n_real` (the fresh loop's real points), `lam` and `real_weight` are `constant` (the loop's own
-    value) or a list with one value per loop step, replacing loop.n_real, loop.lam and
-    loop.real_weight in the steps (the synthetic share of a growing web, a sampling bias that
-    changes): mad.loops.schedule.
+    value), a list with one value per loop step (replacing loop.n_real, loop.lam and
+    loop.real_weight in the steps), or a named curve (linear, power, logistic) from the loop's own
+    value in the first step to `n_real_end`, `lam_end` or `real_weight_end` in the last: the
+    synthetic share of a growing web, a sampling bias that changes (mad.loops.schedule).
     """
 
     n_syn: Any = "constant"
@@ -160,6 +161,9 @@ class ScheduleConfig:
     n_real: Any = "constant"
     lam: Any = "constant"
     real_weight: Any = "constant"
+    n_real_end: Optional[int] = None  # a named n_real curve's value in the last step
+    lam_end: Optional[float] = None
+    real_weight_end: Optional[float] = None
 
     def __post_init__(self) -> None:
         for key in ("n_syn", "n_real", "lam", "real_weight"):  # lists of values, kept hashable

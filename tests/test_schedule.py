@@ -135,6 +135,29 @@ def test_a_lam_schedule_is_the_constant_lam_when_constant():
     np.testing.assert_allclose(one.trace_ratio_theory.values, other.trace_ratio_theory.values, rtol=1e-12)
 
 
+def test_named_knob_curves_run_from_the_loop_value_to_their_end():
+    from mad.loops.schedule import steps_of
+
+    def steps(**keys):
+        loop = keys.pop("loop", LoopConfig(name="fresh", n_syn=20, n_real=10, real_weight=0.1))
+        return steps_of(Config(loop=loop, generations=6, schedule=ScheduleConfig(**keys)))
+
+    np.testing.assert_allclose(steps(lam="linear", lam_end=0.6).lam, [1.0, 0.9, 0.8, 0.7, 0.6])
+    np.testing.assert_allclose(steps(real_weight="power", real_weight_end=0.9, power=2.0).real_weight, 0.1 + 0.8 * np.array([0, 1, 4, 9, 16]) / 16)
+    web = steps(n_real="logistic", n_real_end=110, midpoint=4.0, width=0.5).n_real
+    np.testing.assert_array_equal(web, np.rint(10 + 100 / (1 + np.exp(-(np.arange(2, 7) - 4.0) / 0.5))).astype(int))
+    assert web.dtype == np.int64 and web[0] == 12 and web[-1] == 108  # logistic tends to its end
+
+
+def test_a_named_lam_curve_runs_as_its_list():
+    base = Config(data=DataConfig(dim=2), loop=LoopConfig(n_syn=20), generations=6, loops=64, progress=False)
+    named = dataclasses.replace(base, schedule=ScheduleConfig(lam="linear", lam_end=0.6))
+    listed = dataclasses.replace(base, schedule=ScheduleConfig(lam=[1.0, 0.9, 0.8, 0.7, 0.6]))
+    one, other = mad.simulate(named), mad.simulate(listed)
+    np.testing.assert_array_equal(one.trace_ratio.values, other.trace_ratio.values)
+    np.testing.assert_allclose(one.trace_ratio_theory.values, other.trace_ratio_theory.values, rtol=1e-12)
+
+
 def test_families_whose_theory_ignores_knob_schedules_draw_none():
     from mad import theory
 
@@ -155,7 +178,15 @@ def test_families_whose_theory_ignores_knob_schedules_draw_none():
         (dict(schedule=ScheduleConfig(n_real=GROWING_WEB), loop=LoopConfig(name="augment", n_real=5)), r"schedule\.n_real sets the fresh real points"),
         (dict(schedule=ScheduleConfig(n_real=GROWING_WEB), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.n_real needs a family that draws samples of any size in law"),
         (dict(schedule=ScheduleConfig(n_real=[10, 0, 1, 1, 1]), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.n_real: 0 must be an integer >= 1"),
-        (dict(schedule=ScheduleConfig(lam="linear")), r"schedule\.lam='linear' must be constant or a list"),
+        (dict(schedule=ScheduleConfig(lam="steep")), r"schedule\.lam='steep' is not allowed; choose one of constant, linear, power, logistic or a list"),
+        (dict(schedule=ScheduleConfig(lam="linear")), r"schedule\.lam=linear runs from loop\.lam to schedule\.lam_end: set schedule\.lam_end"),
+        (dict(schedule=ScheduleConfig(lam="linear", lam_end=0.0)), r"schedule\.lam_end=0\.0 must lie in \(0, 1\]"),
+        (dict(schedule=ScheduleConfig(lam=LAMS, lam_end=0.5)), r"schedule\.lam_end=0\.5 is read only by a named schedule\.lam"),
+        (dict(schedule=ScheduleConfig(n_real_end=50), loop=LoopConfig(name="fresh", n_real=5)), r"schedule\.n_real_end=50 is read only by a named schedule\.n_real"),
+        (dict(schedule=ScheduleConfig(real_weight="power", real_weight_end=0.9), loop=LoopConfig(name="fresh", n_real=5)),
+         r"set loop\.real_weight \(the first step's weight\)"),
+        (dict(schedule=ScheduleConfig(real_weight="linear", real_weight_end=1.5), loop=LoopConfig(name="fresh", n_real=5, real_weight=0.5)),
+         r"schedule\.real_weight_end=1\.5 must lie in \[0, 1\]"),
         (dict(schedule=ScheduleConfig(lam=LAMS), loop=LoopConfig(name="accumulate_subsample", n_fit=10)), r"schedule\.lam is not available for loop=accumulate_subsample"),
         (dict(schedule=ScheduleConfig(lam=LAMS), model=ModelConfig("poisson"), data=DataConfig(name="poisson")), r"schedule\.lam has no meaning for model=poisson"),
     ],

@@ -79,51 +79,97 @@ class Steps(NamedTuple):
         return out
 
 
+def _knob_curve(config: Config, name: str) -> np.ndarray:
+    """A named curve of a knob for steps 2..G: from the loop's value in the first step (generation 2)
+    to schedule.<name>_end in the last (generation G); logistic turns at `midpoint` over `width`."""
+    schedule, generations = config.schedule, config.generations
+    start, end = float(getattr(config.loop, name)), float(getattr(schedule, f"{name}_end"))
+    t = np.arange(2, generations + 1, dtype=np.float64)
+    kind = getattr(schedule, name)
+    if kind == "logistic":
+        mid = generations / 2 if schedule.midpoint is None else schedule.midpoint
+        width = generations / 10 if schedule.width is None else schedule.width
+        share = 1.0 / (1.0 + np.exp(-(t - mid) / width))
+    else:
+        share = (t - 2) / max(generations - 2, 1)
+        if kind == "power":
+            share = share**schedule.power
+    values = start + (end - start) * share
+    return np.rint(values).astype(np.int64) if name == "n_real" else values
+
+
+def _knob_values(config: Config, name: str) -> np.ndarray:
+    values = getattr(config.schedule, name)
+    if isinstance(values, (list, tuple)):
+        return np.asarray(values, np.int64 if name == "n_real" else np.float64)
+    return _knob_curve(config, name)
+
+
 def steps_of(config: Config) -> Optional[Steps]:
     """The knob schedules of a config (None when n_real, lam and real_weight are all constant)."""
-    listed = {name: getattr(config.schedule, name) for name in KNOBS if getattr(config.schedule, name) != "constant"}
-    if not listed:
+    named = [name for name in KNOBS if getattr(config.schedule, name) != "constant"]
+    if not named:
         return None
-    return Steps(**{name: np.asarray(values, np.int64 if name == "n_real" else np.float64) for name, values in listed.items()})
+    return Steps(**{name: _knob_values(config, name) for name in named})
 
 
 def _check_knobs(config: Config) -> None:
-    """Lists of the right length and range for schedule.n_real, .lam, .real_weight."""
+    """Lists of the right length and range, or named curves with an end, for schedule.n_real, .lam,
+    .real_weight."""
     from mad.loops import loop_spec
 
-    generations, loop = config.generations, config.loop
+    generations, loop, schedule = config.generations, config.loop, config.schedule
     spec = loop_spec(loop.name)
     for name in KNOBS:
-        values = getattr(config.schedule, name)
-        if values == "constant":
+        kind, end = getattr(schedule, name), getattr(schedule, f"{name}_end")
+        if kind == "constant" or isinstance(kind, (list, tuple)):
+            if end is not None:
+                raise ConfigError(f"schedule.{name}_end={end!r} is read only by a named schedule.{name} (linear, power, logistic)")
+        if kind == "constant":
             continue
-        if not isinstance(values, (list, tuple)):
-            raise ConfigError(f"schedule.{name}={values!r} must be constant or a list of one value per loop step")
-        if len(values) != generations - 1:
-            raise ConfigError(f"schedule.{name} has {len(values)} entries; a list needs one value per loop step, generations - 1 = {generations - 1}")
+        if isinstance(kind, (list, tuple)):
+            if len(kind) != generations - 1:
+                raise ConfigError(f"schedule.{name} has {len(kind)} entries; a list needs one value per loop step, generations - 1 = {generations - 1}")
+            values = list(kind)
+        elif kind in KINDS:
+            if end is None:
+                raise ConfigError(f"schedule.{name}={kind} runs from loop.{name} to schedule.{name}_end: set schedule.{name}_end")
+            _check_value(f"schedule.{name}_end={end!r}", name, end)  # the curve lies between the loop's value and its end
+            if name == "real_weight" and loop.real_weight is None:
+                raise ConfigError("schedule.real_weight runs from loop.real_weight to schedule.real_weight_end: set loop.real_weight (the first step's weight)")
+            if kind == "logistic" and schedule.width is not None and not (isinstance(schedule.width, (int, float)) and schedule.width > 0):
+                raise ConfigError(f"schedule.width={schedule.width!r} must be > 0 (generations over which the {name} turns)")
+            values = _knob_curve(config, name).tolist()
+        else:
+            raise ConfigError(f"schedule.{name}={kind!r} is not allowed; choose one of {', '.join(KINDS)} or a list of one value per loop step")
         if not spec.schedules:
             raise ConfigError(f"schedule.{name} is not available for loop={loop.name}: it follows no schedule")
         for v in values:
-            if name == "n_real":
-                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                    raise ConfigError(f"schedule.n_real: {v!r} must be an integer >= 1 (real points of one step)")
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"schedule.{name}: {v!r} must be a finite number")
-            elif name == "lam" and not 0.0 < v <= 1.0:
-                raise ConfigError(f"schedule.lam: {v!r} must lie in (0, 1] (1 = unbiased sampling)")
-            elif name == "real_weight" and not 0.0 <= v <= 1.0:
-                raise ConfigError(f"schedule.real_weight: {v!r} must lie in [0, 1]")
-    if config.schedule.lam != "constant":
-        if loop.lam != 1.0:
-            raise ConfigError(f"schedule.lam replaces loop.lam in every step: leave loop.lam=1 (got {loop.lam})")
-    if config.schedule.real_weight != "constant":
+            _check_value(f"schedule.{name}: {v!r}", name, v)
+    listed = {name: isinstance(getattr(schedule, name), (list, tuple)) for name in KNOBS}
+    if listed["lam"] and loop.lam != 1.0:
+        raise ConfigError(f"schedule.lam lists every step's value and replaces loop.lam: leave loop.lam=1 (got {loop.lam})")
+    if schedule.real_weight != "constant":
         if not spec.weighted or loop.n_real == 0:
             raise ConfigError("schedule.real_weight weighs a real part: use loop=augment or loop=fresh with loop.n_real >= 1")
-        if loop.real_weight is not None:
-            raise ConfigError(f"schedule.real_weight replaces loop.real_weight in every step: leave loop.real_weight null (got {loop.real_weight})")
-    if config.schedule.n_real != "constant":
+        if listed["real_weight"] and loop.real_weight is not None:
+            raise ConfigError(f"schedule.real_weight lists every step's weight and replaces loop.real_weight: leave loop.real_weight null (got {loop.real_weight})")
+    if schedule.n_real != "constant":
         if spec.real != "fresh" or loop.n_real == 0:
             raise ConfigError("schedule.n_real sets the fresh real points of each step: use loop=fresh with loop.n_real >= 1 (the first value's default)")
+
+
+def _check_value(label: str, name: str, v) -> None:
+    """One value of knob `name` in its range: ConfigError starting with `label`."""
+    if name == "n_real":
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{label} must be an integer >= 1 (real points of one step)")
+    elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ConfigError(f"{label} must be a finite number")
+    elif name == "lam" and not 0.0 < v <= 1.0:
+        raise ConfigError(f"{label} must lie in (0, 1] (1 = unbiased sampling)")
+    elif name == "real_weight" and not 0.0 <= v <= 1.0:
+        raise ConfigError(f"{label} must lie in [0, 1]")
 
 
 def check_keys(config: Config) -> None:
@@ -170,7 +216,7 @@ def validate(config: Config, need: int, why: str) -> None:
         if not family.sized_draws(config):
             able = "; ".join(f"model={name}" + (f" ({s.sized_draws_note})" if s.sized_draws_note else "") for name, s in FAMILIES.items() if s.sized_draws_note is not None)
             raise ConfigError(f"schedule.n_real needs a family that draws samples of any size in law: {able} (got model={config.model.name})")
-        smallest = min(schedule.n_real) + (config.loop.n_syn if kind == "constant" else 0)
+        smallest = int(steps_of(config).n_real.min()) + (config.loop.n_syn if kind == "constant" else 0)
         if smallest < need:
             raise ConfigError(f"schedule.n_real gives a fit of {smallest} points, too few: {why}")
     if kind == "constant":

@@ -23,6 +23,7 @@ EXPECTED = {
     "steps": ({"steps": 4}, "replace"),
     "lr": ({"lr": 4}, "replace"),
     "schedule": ({"n_syn": 3}, "replace"),
+    "lam_schedule": ({"lam_end": 5}, "replace"),
     "top_p": ({"top_p": 5}, "replace"),
     "temperature": ({"temperature": 5}, "replace"),
     "curation": ({"candidates": 5}, "replace"),

@@ -78,8 +78,8 @@ class Program:
         # A traced knob's value lives in Knobs; only whether it is set (real_weight: weighted or
         # pooled by counts) shapes the program. A knob that starts a named schedule curve
         # (schedule.lam=linear, ...) stays static: the curve's values are the program's constants.
-        named = {name for name in TRACED_KNOBS if isinstance(getattr(config.schedule, name, "constant"), str) and getattr(config.schedule, name, "constant") != "constant"}
-        traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS if name not in named}
+        curved = schedule.curved(config)
+        traced = {name: None if getattr(config.loop, name) is None else TRACED for name in TRACED_KNOBS if name not in curved}
         loop = dataclasses.replace(config.loop, **traced)
         return cls(
             config.data, config.model, loop, config.schedule, config.curation, config.correction, config.verifier,

@@ -98,6 +98,11 @@ def _knob_curve(config: Config, name: str) -> np.ndarray:
     return np.rint(values).astype(np.int64) if name == "n_real" else values
 
 
+def curved(config: Config) -> set[str]:
+    """The knobs that follow a named curve: their loop value is the curve's start, a static setting."""
+    return {name for name in KNOBS if getattr(config.schedule, name) in KINDS and getattr(config.schedule, name) != "constant"}
+
+
 def _knob_values(config: Config, name: str) -> np.ndarray:
     values = getattr(config.schedule, name)
     if isinstance(values, (list, tuple)):

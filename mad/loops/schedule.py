@@ -31,10 +31,15 @@ def _curve(schedule: ScheduleConfig, n_syn: int, generations: int) -> np.ndarray
         return n_syn * t
     if kind == "power":
         return n_syn * t**schedule.power
-    top = schedule.n_max
+    return n_syn + (schedule.n_max - n_syn) * _turn(schedule, generations)
+
+
+def _turn(schedule: ScheduleConfig, generations: int) -> np.ndarray:
+    """The logistic share 1 / (1 + exp(-(t - midpoint) / width)) for t = 2..G."""
+    t = np.arange(2, generations + 1, dtype=np.float64)
     mid = generations / 2 if schedule.midpoint is None else schedule.midpoint
     width = generations / 10 if schedule.width is None else schedule.width
-    return n_syn + (top - n_syn) / (1.0 + np.exp(-(t - mid) / width))
+    return 1.0 / (1.0 + np.exp(-(t - mid) / width))
 
 
 def sizes(schedule: ScheduleConfig, n_syn: int, generations: int) -> Optional[np.ndarray]:
@@ -84,14 +89,11 @@ def _knob_curve(config: Config, name: str) -> np.ndarray:
     to schedule.<name>_end in the last (generation G); logistic turns at `midpoint` over `width`."""
     schedule, generations = config.schedule, config.generations
     start, end = float(getattr(config.loop, name)), float(getattr(schedule, f"{name}_end"))
-    t = np.arange(2, generations + 1, dtype=np.float64)
     kind = getattr(schedule, name)
     if kind == "logistic":
-        mid = generations / 2 if schedule.midpoint is None else schedule.midpoint
-        width = generations / 10 if schedule.width is None else schedule.width
-        share = 1.0 / (1.0 + np.exp(-(t - mid) / width))
+        share = _turn(schedule, generations)
     else:
-        share = (t - 2) / max(generations - 2, 1)
+        share = np.arange(generations - 1, dtype=np.float64) / max(generations - 2, 1)
         if kind == "power":
             share = share**schedule.power
     values = start + (end - start) * share
@@ -112,10 +114,10 @@ def _knob_values(config: Config, name: str) -> np.ndarray:
 
 def steps_of(config: Config) -> Optional[Steps]:
     """The knob schedules of a config (None when n_real, lam and real_weight are all constant)."""
-    named = [name for name in KNOBS if getattr(config.schedule, name) != "constant"]
-    if not named:
+    scheduled = [name for name in KNOBS if getattr(config.schedule, name) != "constant"]
+    if not scheduled:
         return None
-    return Steps(**{name: _knob_values(config, name) for name in named})
+    return Steps(**{name: _knob_values(config, name) for name in scheduled})
 
 
 def _check_knobs(config: Config) -> None:
@@ -142,8 +144,6 @@ def _check_knobs(config: Config) -> None:
             _check_value(f"schedule.{name}_end={end!r}", name, end)  # the curve lies between the loop's value and its end
             if name == "real_weight" and loop.real_weight is None:
                 raise ConfigError("schedule.real_weight runs from loop.real_weight to schedule.real_weight_end: set loop.real_weight (the first step's weight)")
-            if kind == "logistic" and schedule.width is not None and not (isinstance(schedule.width, (int, float)) and schedule.width > 0):
-                raise ConfigError(f"schedule.width={schedule.width!r} must be > 0 (generations over which the {name} turns)")
             values = _knob_curve(config, name).tolist()
         else:
             raise ConfigError(f"schedule.{name}={kind!r} is not allowed; choose one of {', '.join(KINDS)} or a list of one value per loop step")
@@ -179,8 +179,12 @@ def _check_value(label: str, name: str, v) -> None:
 
 def check_keys(config: Config) -> None:
     """The schedule's own keys (before families read the schedule): ConfigError naming the key."""
-    _check_knobs(config)
     schedule, generations = config.schedule, config.generations
+    if not (isinstance(schedule.power, (int, float)) and math.isfinite(schedule.power) and schedule.power >= 0):
+        raise ConfigError(f"schedule.power={schedule.power!r} must be a finite number >= 0 (n_t = loop.n_syn * t^power)")
+    if schedule.width is not None and not (isinstance(schedule.width, (int, float)) and schedule.width > 0):
+        raise ConfigError(f"schedule.width={schedule.width!r} must be > 0 (generations over which a logistic schedule turns)")
+    _check_knobs(config)
     kind = schedule.n_syn
     if isinstance(kind, (list, tuple)):
         if len(kind) != generations - 1:
@@ -192,13 +196,9 @@ def check_keys(config: Config) -> None:
                 raise ConfigError(f"schedule.n_syn: {size!r} must be an integer >= 1 (one sample size per loop step)")
     elif kind not in KINDS:
         raise ConfigError(f"schedule.n_syn={kind!r} is not allowed; choose one of {', '.join(KINDS)} or a list of sizes")
-    if not (isinstance(schedule.power, (int, float)) and math.isfinite(schedule.power) and schedule.power >= 0):
-        raise ConfigError(f"schedule.power={schedule.power!r} must be a finite number >= 0 (n_t = loop.n_syn * t^power)")
     if kind == "logistic":
         if schedule.n_max is None or isinstance(schedule.n_max, bool) or not isinstance(schedule.n_max, int) or schedule.n_max < 1:
             raise ConfigError(f"schedule.n_max={schedule.n_max!r} must be an integer >= 1 for schedule.n_syn=logistic (the size it tends to)")
-        if schedule.width is not None and not (isinstance(schedule.width, (int, float)) and schedule.width > 0):
-            raise ConfigError(f"schedule.width={schedule.width!r} must be > 0 (generations over which the size turns)")
     if kind != "constant":
         curve = np.asarray(kind, np.float64) if isinstance(kind, (list, tuple)) else _curve(schedule, config.loop.n_syn, generations)
         if curve.size and not np.max(curve) <= LARGEST:

@@ -27,7 +27,7 @@ DATA_DIMS = {
     "moons": (2, 2, "two half circles in the plane"),
     "digits": (1, 64, "8 x 8 images, PCA-reduced"),
 }
-DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression", "two_classes")
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression", "two_classes", "text")
 # Model families and loops are registered in mad.families.FAMILIES and mad.loops.LOOPS.
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
@@ -60,7 +60,9 @@ class DataConfig:
     columns, labels x.w* + N(0, scale^2); `design=fixed` uses one design for every loop,
     `design=per_loop` draws each loop's own (as peers do per seed). two_classes: labels y = +-1,
     equally likely, and x = y (spread / 2) e_1 + scale z, z ~ N(0, I_dim) (class means `spread`
-    apart).
+    apart). text: real English characters (mad.data.text; CPython's documentation, or the UTF-8
+    file `path`), the `vocab` most frequent symbols, sequences of `context` characters, `n_test`
+    held-out windows.
     """
 
     name: str = "gaussian"
@@ -74,6 +76,8 @@ class DataConfig:
     rate: float = 1.0
     spacing: str = "random"
     design: str = "fixed"
+    context: int = 32
+    path: Optional[str] = None
 
 
 SPACINGS = ("random", "even")

@@ -32,6 +32,7 @@ FAMILY_ROWS = {
     "kde": {"data.n_test": 64, "model.bandwidth": 0.5, "metrics.samples": 32},
     "flow": {"data.name": "moons", "data.n_test": 64, "model.layers": 2, "model.hidden": 4, "model.steps": 4, "model.batch_size": 16, "metrics.samples": 32},
     "categorical": {"data.name": "zipf", "data.vocab": 20},
+    "ngram": {"data.name": "text", "data.vocab": 8, "data.context": 8, "data.n_test": 32, "model.order": 2, "metrics.samples": 32},
     "poisson": {"data.name": "poisson", "data.rate": 2.0},
     "linreg": {"data.name": "regression", "data.dim": 2},
     "classifier": {"data.name": "two_classes"},
@@ -113,6 +114,7 @@ COLLAPSE = {
     "kde": lambda ds, t, config: ds.trace_ratio < t,
     "flow": lambda ds, t, config: ds.trace_ratio < t,
     "categorical": lambda ds, t, config: ds.support_size <= 1,
+    "ngram": lambda ds, t, config: ds.entropy <= t * ds.entropy.isel(generation=0),
     "poisson": lambda ds, t, config: ds.rate_ratio <= 0,
     "linreg": lambda ds, t, config: ds.test_error * t > float(np.sum(mad.data.make_data(config).weights ** 2)),
     "classifier": lambda ds, t, config: ds.accuracy < 0.5,
@@ -124,6 +126,7 @@ def test_every_family_reports_collapse_by_its_own_criterion(family):
     # Extreme knobs push some loops past the criterion within a few generations.
     extreme = {
         "categorical": {"data.vocab": 3, "loop.n_syn": 2, "loop.n_init": 2},
+        "ngram": {"model.alpha": 0.0, "loop.n_syn": 100, "loop.n_init": 100},
         "poisson": {"data.rate": 0.3, "loop.n_syn": 2, "loop.n_init": 2},
         "classifier": {"verifier.tpr": 0.1, "verifier.fpr": 0.9, "loop.n_init": 1},
     }
@@ -132,7 +135,7 @@ def test_every_family_reports_collapse_by_its_own_criterion(family):
     want = COLLAPSE[family](ds, config.collapse_threshold, config).values
     np.testing.assert_array_equal(ds.collapsed.values[:, 1:] == 1, want[:, 1:])
     assert not ds.collapsed.values[:, 0].any()  # the real distribution has not collapsed
-    if family in ("gaussian", "categorical", "poisson", "classifier"):
+    if family in ("gaussian", "categorical", "ngram", "poisson", "classifier"):
         assert want[:, -1].any() and not want[:, -1].all(), "the knobs should collapse some loops, not all"
 
 

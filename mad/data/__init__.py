@@ -14,7 +14,7 @@ import numpy as np
 
 from mad import random
 from mad.config import Config
-from mad.data import discrete
+from mad.data import discrete, text
 from mad.families import gmm
 
 TEST_KEY = 0xDA7A  # the held-out sample's key: fixed, so all runs are scored on the same points
@@ -132,6 +132,8 @@ def make_data(config: Config):
         return discrete.zipf(cfg.vocab, cfg.exponent)
     if cfg.name == "words":
         return discrete.words(cfg.vocab)
+    if cfg.name == "text":
+        return text.load(cfg.vocab, cfg.context, cfg.n_test, cfg.path)
     if cfg.name == "poisson":
         return discrete.PoissonData("poisson", cfg.rate)
     if cfg.name == "regression":

@@ -1,0 +1,275 @@
+"""Character n-gram language models refitted on the text they write: Shumailov et al.'s language
+experiment in miniature, thousands of loops in one program.
+
+A sequence is a window of `data.context` characters. The model of order o predicts each character
+from the o - 1 before it, with o - 1 start symbols (BOS) before the window, so it is a model of
+whole windows: p(x_1..x_L) = prod_j p(x_j | x_{j-o+1}..x_{j-1}). Its parameters are one row of
+next-symbol probabilities per context, a (C, V) table with C = (V + 1)^(o - 1) contexts (the
+symbols and BOS, in base V + 1, oldest symbol first); order 1 is the categorical family over
+symbols. A fit counts (context, symbol) pairs and smooths additively with `model.alpha`:
+p(x | c) = (n(c, x) + alpha) / (n(c) + V alpha); a context never seen gets the uniform row (the
+alpha -> 0 limit). Counts pool exactly, so every loop of the engine keeps O(C V) state.
+
+Synthetic text is written autoregressively, all `loop.n_syn` sequences of a loop in one scan over
+positions, from each row truncated as the categorical family truncates (loop.temperature, top_k,
+top_p; shared code) and tempered by the sampling bias lam (a temperature: lam < 1 favours the
+likely continuations).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+from mad.families.base import Family, FamilySpec, pool, summed_family
+from mad.families.categorical import tempered, truncated
+
+
+class NgramCounts(NamedTuple):
+    """A text sample summarised by its (context, symbol) counts and its number of sequences."""
+
+    counts: Float[Array, "c v"]
+    total: Float[Array, ""]
+
+
+class NgramParams(NamedTuple):
+    probs: Float[Array, "c v"]  # p(symbol | context); rows sum to one
+
+
+class Grams(NamedTuple):
+    """The static shape of an n-gram model: vocabulary, order and window length."""
+
+    vocab: int
+    order: int
+    length: int
+
+    @property
+    def contexts(self) -> int:
+        return (self.vocab + 1) ** (self.order - 1)
+
+    @property
+    def start(self) -> int:
+        """The all-BOS context that opens every window."""
+        return self.contexts - 1
+
+    def advance(self, context, symbol):
+        """The context after `symbol`: drop the oldest symbol, append the new one."""
+        return (context * (self.vocab + 1) + symbol) % self.contexts
+
+
+def contexts_of(grams: Grams, sequences: Int[Array, "n l"]) -> Int[Array, "n l"]:
+    """The context of every position of every sequence (position 0: the start context)."""
+
+    def step(context, symbol):
+        return grams.advance(context, symbol), context
+
+    start = jnp.full(sequences.shape[:1], grams.start, sequences.dtype)
+    _, ctx = jax.lax.scan(step, start, sequences.T)
+    return ctx.T
+
+
+def count(grams: Grams, sequences: Int[Array, "n l"], dtype) -> NgramCounts:
+    """(context, symbol) counts of n sequences."""
+    flat = (contexts_of(grams, sequences) * grams.vocab + sequences).ravel()
+    counts = jnp.zeros(grams.contexts * grams.vocab, dtype).at[flat].add(1.0)
+    return NgramCounts(counts.reshape(grams.contexts, grams.vocab), jnp.asarray(sequences.shape[0], dtype))
+
+
+def fit(stats: NgramCounts, alpha: float) -> NgramParams:
+    v = stats.counts.shape[1]
+    row = jnp.sum(stats.counts, axis=1, keepdims=True) + v * alpha
+    seen = row > 0
+    return NgramParams(jnp.where(seen, (stats.counts + alpha) / jnp.where(seen, row, 1.0), 1.0 / v))
+
+
+def merge(a: NgramCounts, b: NgramCounts, weight_a=None) -> NgramCounts:
+    return NgramCounts(*pool(a.counts, a.total, b.counts, b.total, weight_a))
+
+
+def sampling_table(probs: Float[Array, "c v"], lam=1.0, *, temperature: float = 1.0, top_k=None, top_p: float = 1.0):
+    """Each row as it is sampled: truncated (temperature, top-k, top-p), then tempered by lam."""
+    rows = jax.vmap(lambda row: truncated(row, temperature=temperature, top_k=top_k, top_p=top_p))(probs)
+    return jax.vmap(tempered, in_axes=(0, None))(rows, lam)
+
+
+def write(key: jax.Array, grams: Grams, table: Float[Array, "c v"], n: int) -> Int[Array, "n l"]:
+    """n sequences drawn from a sampling table, by inverse CDF of each position's row."""
+    cdf = jnp.cumsum(table, axis=1)
+    u = jax.random.uniform(key, (grams.length, n), table.dtype)
+
+    def step(context, u_j):
+        row = cdf[context]  # (n, v)
+        symbol = jnp.minimum(jnp.sum(row <= (u_j * row[:, -1])[:, None], axis=1), grams.vocab - 1).astype(jnp.int32)
+        return grams.advance(context, symbol), symbol
+
+    _, symbols = jax.lax.scan(step, jnp.full((n,), grams.start, jnp.int32), u)
+    return symbols.T
+
+
+def log_likelihood(grams: Grams, probs: Float[Array, "c v"], sequences: Int[Array, "n l"]) -> Float[Array, " n"]:
+    """log p(sequence) of each sequence; -inf where a symbol has probability zero."""
+    p = probs[contexts_of(grams, sequences), sequences]
+    return jnp.sum(jnp.log(p), axis=1)
+
+
+def position_marginals(grams: Grams, probs: Float[Array, "c v"]):
+    """Exact per-token entropy (nats) of the model's windows and the mean probability of each
+    symbol over the window's positions, by carrying the distribution of the context forward."""
+    v, inner = grams.vocab, grams.contexts // (grams.vocab + 1)
+    safe = jnp.where(probs > 0, probs, 1.0)
+    row_entropy = -jnp.sum(jnp.where(probs > 0, probs * jnp.log(safe), 0.0), axis=1)
+
+    def step(carry, _):
+        dist, entropy, marginal = carry
+        joint = dist[:, None] * probs  # (c, v): P(context, next symbol)
+        following = jnp.sum(joint.reshape(v + 1, inner, v), axis=0)  # drop the oldest symbol
+        nxt = jnp.concatenate([following, jnp.zeros((inner, 1), probs.dtype)], axis=1).reshape(-1)
+        return (nxt, entropy + dist @ row_entropy, marginal + jnp.sum(joint, axis=0)), None
+
+    start = jnp.zeros(grams.contexts, probs.dtype).at[grams.start].set(1.0)
+    init = (start, jnp.zeros((), probs.dtype), jnp.zeros(v, probs.dtype))
+    (_, entropy, marginal), _ = jax.lax.scan(step, init, None, length=grams.length)
+    return entropy / grams.length, marginal / grams.length
+
+
+def family(*, text, order: int, alpha: float, dtype, temperature: float = 1.0, top_k=None, top_p: float = 1.0) -> Family:
+    """The n-gram family on a corpus (mad.data.text.Text). Its reference (generation 0) is the
+    model fitted on every window of the training stream: the limit of infinitely many real windows."""
+    grams = Grams(text.vocab, order, text.context)
+    reference = NgramParams(reference_probs(text, order, alpha).astype(dtype))
+
+    def synthetic(key, params, n, lam):
+        table = sampling_table(params.probs, lam, temperature=temperature, top_k=top_k, top_p=top_p)
+        return count(grams, write(key, grams, table, n), dtype)
+
+    return summed_family(
+        reference=reference,
+        real=lambda key, n: count(grams, real_windows(text)(key, n), dtype),
+        synthetic=synthetic,
+        merge=merge,
+        fit=lambda key, frame, stats: fit(stats, alpha),
+        what="n-gram counts",
+    )
+
+
+def real_windows(text):
+    """windows(key, n): n windows of the training stream at uniformly random starts."""
+    train, length = jnp.asarray(text.train), text.context
+    offsets = jnp.arange(length)
+
+    def windows(key, n):
+        starts = jax.random.randint(key, (n,), 0, train.shape[0] - length + 1)
+        return train[starts[:, None] + offsets[None, :]]
+
+    return windows
+
+
+def reference_probs(text, order: int, alpha: float):
+    """The model fitted on every window of the training stream (numpy, once per corpus)."""
+    import numpy as np
+
+    grams = Grams(text.vocab, order, text.context)
+    train, length, v = text.train.astype(np.int64), grams.length, grams.vocab
+    n_windows = len(train) - length + 1
+    counts = np.zeros(grams.contexts * v)
+    # Position j of a window starting at s: its context holds train[s + j - o + 1 .. s + j - 1],
+    # with BOS for positions before s. Positions j >= o - 1 see plain (o - 1)-grams.
+    for j in range(length):
+        symbols = train[j : j + n_windows]
+        context = np.full(n_windows, grams.start, np.int64)
+        for back in range(min(j, order - 1), 0, -1):
+            context = (context * (v + 1) + train[j - back : j - back + n_windows]) % grams.contexts
+        counts += np.bincount(context * v + symbols, minlength=counts.size)
+    row = counts.reshape(grams.contexts, v)
+    total = row.sum(1, keepdims=True) + v * alpha
+    return jnp.asarray(np.where(total > 0, (row + alpha) / np.where(total > 0, total, 1.0), 1.0 / v))
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class NgramConfig:
+    """model=ngram: a character n-gram model of order `order` (1: unigram), additive smoothing
+    `alpha` (0: the MLE, lost n-grams stay lost)."""
+
+    name: str = "ngram"
+    order: int = 3
+    alpha: float = 0.01
+
+
+def build(config, data) -> Family:
+    loop = config.loop
+    return family(
+        text=data, order=config.model.order, alpha=config.model.alpha, dtype=jnp.dtype(config.precision),
+        temperature=loop.temperature, top_k=loop.top_k, top_p=loop.top_p,
+    )  # fmt: skip
+
+
+def _metrics(config, fam, data):
+    from mad.metrics import text
+
+    return text.ngram_metrics(config, fam, data)
+
+
+def _validate(config) -> None:
+    from mad.config import ConfigError, integer
+    from mad.data.text import distinct_symbols
+
+    data, model = config.data, config.model
+    integer("model.order", model.order, 1)
+    integer("data.context", data.context, 1)
+    integer("data.vocab", data.vocab, 2)
+    integer("data.n_test", data.n_test, 1)
+    if not (isinstance(model.alpha, (int, float)) and math.isfinite(model.alpha) and model.alpha >= 0):
+        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 and finite (additive smoothing; 0 = none)")
+    if data.path is not None:
+        from pathlib import Path
+
+        if not Path(data.path).is_file():
+            raise ConfigError(f"data.path={data.path!r} is not a readable file (UTF-8 text to train on)")
+    largest = distinct_symbols(data.path)
+    if data.vocab > largest:
+        raise ConfigError(f"data.vocab={data.vocab} must be <= {largest}, the distinct characters of the corpus")
+    table = (data.vocab + 1) ** (model.order - 1) * data.vocab
+    if table > 1 << 24:
+        raise ConfigError(
+            f"model.order={model.order} with data.vocab={data.vocab} needs a table of {table:,} probabilities per loop "
+            "(more than 2^24): lower the order or the vocabulary"
+        )
+
+
+def _docs():
+    from mad.metrics.text import DOCS
+
+    return DOCS
+
+
+def _lane_floats(config) -> dict[str, int]:
+    v, o, length = config.data.vocab, config.model.order, config.data.context
+    table = (v + 1) ** (o - 1) * v
+    return {
+        "data.vocab, model.order (counts, probabilities and sampling tables)": 6 * table,
+        "loop.n_syn, data.context (the written text)": 3 * config.loop.draw_size * length,
+        "metrics.samples, data.n_test (scored text)": 3 * (config.metrics.samples + config.data.n_test) * length,
+    }
+
+
+SPEC = FamilySpec(
+    name="ngram",
+    doc="character n-gram language model on real English text, refit by counting the text it writes",
+    config=NgramConfig,
+    data=("text",),
+    build=build,
+    truncation=True,
+    metrics=_metrics,
+    metric_docs=_docs,
+    draws_points=False,
+    validate=_validate,
+    lane_floats=_lane_floats,
+)

@@ -1,0 +1,99 @@
+"""Metrics of language models against real text (Shumailov et al. 2024, Fig. 1; distinct-n of Li et
+al. 2016; seq-rep-n of Welleck et al. 2020).
+
+Exact, from the parameters: `perplexity` on the held-out windows (the axis of Shumailov's
+Fig. 1b), the model's per-token `entropy`, and from the mean probability of each symbol over a
+window's positions the `support_size` (symbols it can still write) and `tail_mass_lost` (real
+frequency of those it cannot). From `metrics.samples` sequences the model writes (truncated as
+the loop truncates, lam = 1): the perplexity that the generation-0 model (fitted on all real
+text) assigns to each, summarised by its mean and quantiles (Fig. 1c: "the tail grows"), the share
+of distinct 3-grams and the repetition within sequences. Generation 0 scores real windows.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from mad.metrics import Metrics
+
+QUANTILES = {"gen0_ppl_q05": 0.05, "gen0_ppl_q50": 0.5, "gen0_ppl_q95": 0.95}
+GRAM = 3  # the n of distinct-n and seq-rep-n
+
+DOCS = {
+    "perplexity": "perplexity per symbol of the held-out real text (saturating at the largest finite number once it has a symbol of probability zero)",
+    "entropy": "entropy per symbol of the model's windows (nats)",
+    "support_size": "symbols the model can still write",
+    "tail_mass_lost": "real frequency of the symbols the model can no longer write",
+    "gen0_ppl_mean": "mean perplexity the generation-0 model assigns to a generated sequence",
+    **{name: f"{q:.0%} quantile of the perplexity the generation-0 model assigns to a generated sequence" for name, q in QUANTILES.items()},
+    "distinct_3": "share of distinct 3-grams among all 3-grams of the generated text (diversity)",
+    "repetition": "share of a sequence's 3-grams that repeat an earlier one in it (seq-rep-3), mean over sequences",
+    "collapsed": "entropy per symbol below collapse_threshold times the real text's: the model writes one text",
+}
+
+
+def grams_of(sequences, n: int):
+    """Each sequence's n-grams as integers (symbols < 2^10, so n <= 3 fits in int32)."""
+    out = sequences[:, : sequences.shape[1] - n + 1]
+    for k in range(1, n):
+        out = out * 1024 + sequences[:, k : sequences.shape[1] - n + 1 + k]
+    return out
+
+
+def distinct_share(codes) -> jax.Array:
+    flat = jnp.sort(codes.ravel())
+    return (1 + jnp.sum(flat[1:] != flat[:-1])) / flat.shape[0]
+
+
+def repetition(codes) -> jax.Array:
+    rows = jnp.sort(codes, axis=1)
+    repeats = jnp.sum(rows[:, 1:] == rows[:, :-1], axis=1)
+    return jnp.mean(repeats / codes.shape[1])
+
+
+def ngram_metrics(config, family, data) -> Metrics:
+    from mad.families.ngram import Grams, log_likelihood, position_marginals, real_windows, sampling_table, write
+
+    grams = Grams(data.vocab, config.model.order, data.context)
+    dtype = jnp.dtype(config.precision)
+    test = jnp.asarray(data.test)
+    unigram = jnp.asarray(data.unigram, dtype)
+    reference = family.reference.probs
+    m, n = config.metrics.samples, min(GRAM, data.context)
+    loop = config.loop
+    real_entropy = float(position_marginals(grams, reference)[0])
+    threshold = config.collapse_threshold
+    windows = real_windows(data)
+    biggest = jnp.finfo(dtype).max
+
+    def exact(probs):
+        nll = -jnp.mean(log_likelihood(grams, probs, test)) / grams.length
+        entropy, marginal = position_marginals(grams, probs)
+        alive = marginal > 0
+        return {
+            "perplexity": jnp.minimum(jnp.exp(nll), biggest),
+            "entropy": entropy,
+            "support_size": jnp.sum(alive).astype(dtype),
+            "tail_mass_lost": jnp.sum(jnp.where(alive, 0.0, unigram)),
+            "collapsed": entropy <= threshold * real_entropy,
+        }
+
+    def written(sequences):
+        ppl = jnp.exp(-log_likelihood(grams, reference, sequences) / grams.length)
+        codes = grams_of(sequences, n)
+        return {
+            "gen0_ppl_mean": jnp.mean(ppl),
+            **{name: jnp.quantile(ppl, q) for name, q in QUANTILES.items()},
+            "distinct_3": distinct_share(codes),
+            "repetition": repetition(codes),
+        }
+
+    def model(key, params):
+        table = sampling_table(params.probs, temperature=loop.temperature, top_k=loop.top_k, top_p=loop.top_p)
+        return {**exact(params.probs), **written(write(key, grams, table, m))}
+
+    def real(key):
+        return {**exact(reference), **written(windows(key, m))}
+
+    return Metrics(model, real)

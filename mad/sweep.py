@@ -164,8 +164,17 @@ def _write(result, out: Path, config: Config) -> None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))
     _remove_checkpoints(out)
     figures = write_figures(result.summary, out / "figures", tuple(config.save.formats))
+    extra = ""
+    if result.points:  # what the first grid point's models write or draw, where the family shows it
+        from mad.families import family_spec
+
+        first = min(result.points, key=lambda p: p.index)
+        showcase = family_spec(first.config.model.name).showcase
+        if showcase is not None:
+            shown, extra = showcase(first.config, out)
+            figures = [*figures, *shown]
     log.info("figures: %s (%d)", out / "figures", len(figures))
-    log.info("report: %s", write_report(result.summary, out, figures))
+    log.info("report: %s", write_report(result.summary, out, figures, extra))
     log_sweep(result.summary, out, _wandb_settings(config), figures, point_configs_of(result.points))
 
 

@@ -75,6 +75,16 @@ def test_invalid_config_fails_and_keeps_earlier_results(lambda_run, overrides, m
     assert (run_dir / "results.nc").read_bytes() == before
 
 
+def test_language_model_sweep_reports_what_its_models_write(tmp_path):
+    proc = sweep("model=ngram", "size=tiny", "data.vocab=16", "data.context=16", run_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ds = read_netcdf(tmp_path / "results.nc")
+    assert ds.perplexity.sel(stat="mean").values[-1] > ds.perplexity.sel(stat="mean").values[0]
+    assert (tmp_path / "figures" / "written_perplexity.png").is_file()
+    report = (tmp_path / "report.html").read_text()
+    assert "What the models write" in report and 'src="figures/written_perplexity.png"' in report
+
+
 def test_grid_over_loops_keeps_other_overrides(tmp_path):
     # two of the shipped grid's five options keep the test short; each is composed the same way
     proc = sweep("+grid=loop", "grid.loop=[replace,fresh]", "loop.lam=0.9", "loops=8", "generations=2", run_dir=tmp_path)

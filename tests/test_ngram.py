@@ -219,3 +219,15 @@ def test_a_user_corpus_is_read_from_data_path(tmp_path):
 def test_bad_text_configs_are_refused_by_name(keys, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace(".", r"\.")):
         validate(tiny_text_config(**keys))
+
+
+def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop(tmp_path):
+    from mad.report import text as text_report
+
+    config = tiny_text_config(generations=4)
+    perplexities, continuations, prompt = text_report.written_text(config, n=50)
+    assert sorted(perplexities) == [0, 1, 2, 4] and all(p.shape == (50,) and np.all(p >= 1) for p in perplexities.values())
+    assert len(prompt) == 6 and all(len(c) == 24 for texts in continuations.values() for c in texts)
+    figures, section = text_report.showcase(config, tmp_path)
+    assert figures == [tmp_path / "figures" / "written_perplexity.png"] and figures[0].stat().st_size > 0
+    assert section.count("<tr>") == 1 + len(continuations)

@@ -97,18 +97,29 @@ def sampling_table(probs: Float[Array, "c v"], lam=1.0, *, temperature: float = 
     return jax.vmap(tempered, in_axes=(0, None))(rows, lam)
 
 
-def write(key: jax.Array, grams: Grams, table: Float[Array, "c v"], n: int) -> Int[Array, "n l"]:
-    """n sequences drawn from a sampling table, by inverse CDF of each position's row."""
+def write(key: jax.Array, grams: Grams, table: Float[Array, "c v"], n: int, start=None, length=None) -> Int[Array, "n l"]:
+    """n sequences drawn from a sampling table, by inverse CDF of each position's row: windows
+    from the start context, or `length` symbols on from the context `start` (a prompt's)."""
+    length = grams.length if length is None else length
     cdf = jnp.cumsum(table, axis=1)
-    u = jax.random.uniform(key, (grams.length, n), table.dtype)
+    u = jax.random.uniform(key, (length, n), table.dtype)
 
     def step(context, u_j):
         row = cdf[context]  # (n, v)
         symbol = jnp.minimum(jnp.sum(row <= (u_j * row[:, -1])[:, None], axis=1), grams.vocab - 1).astype(jnp.int32)
         return grams.advance(context, symbol), symbol
 
-    _, symbols = jax.lax.scan(step, jnp.full((n,), grams.start, jnp.int32), u)
+    first = jnp.full((n,), grams.start if start is None else start, jnp.int32)
+    _, symbols = jax.lax.scan(step, first, u)
     return symbols.T
+
+
+def context_after(grams: Grams, prompt: Int[Array, " p"]) -> jax.Array:
+    """The context a window is in after its first symbols `prompt`."""
+    context = jnp.asarray(grams.start, jnp.int32)
+    for symbol in prompt:
+        context = grams.advance(context, symbol)
+    return context
 
 
 def log_likelihood(grams: Grams, probs: Float[Array, "c v"], sequences: Int[Array, "n l"]) -> Float[Array, " n"]:
@@ -244,6 +255,12 @@ def _validate(config) -> None:
         )
 
 
+def _showcase(config, run_dir):
+    from mad.report.text import showcase
+
+    return showcase(config, run_dir)
+
+
 def _docs():
     from mad.metrics.text import DOCS
 
@@ -271,5 +288,6 @@ SPEC = FamilySpec(
     metric_docs=_docs,
     draws_points=False,
     validate=_validate,
+    showcase=lambda config, run_dir: _showcase(config, run_dir),
     lane_floats=_lane_floats,
 )

@@ -2,7 +2,8 @@
 al. 2016; seq-rep-n of Welleck et al. 2020).
 
 Exact, from the parameters: `perplexity` on the held-out windows (the axis of Shumailov's
-Fig. 1b), the model's per-token `entropy`, and from the mean probability of each symbol over a
+Fig. 1b; it saturates at the largest finite number once a held-out symbol has probability zero,
+which only model.alpha = 0 allows), the model's per-token `entropy`, and from the mean probability of each symbol over a
 window's positions the `support_size` (symbols it can still write) and `tail_mass_lost` (real
 frequency of those it cannot). From `metrics.samples` sequences the model writes (truncated as
 the loop truncates, lam = 1): the perplexity that the generation-0 model (fitted on all real
@@ -21,7 +22,7 @@ QUANTILES = {"gen0_ppl_q05": 0.05, "gen0_ppl_q50": 0.5, "gen0_ppl_q95": 0.95}
 GRAM = 3  # the n of distinct-n and seq-rep-n
 
 DOCS = {
-    "perplexity": "perplexity per symbol of the held-out real text (saturating at the largest finite number once it has a symbol of probability zero)",
+    "perplexity": "perplexity per symbol of the held-out real text",
     "entropy": "entropy per symbol of the model's windows (nats)",
     "support_size": "symbols the model can still write",
     "tail_mass_lost": "real frequency of the symbols the model can no longer write",

@@ -92,8 +92,9 @@ def theory_table(ds: xr.Dataset, z_limit: float = 5.0) -> str:
     return f"<table>{head}{''.join(rows)}</table>{note}"
 
 
-def write_report(ds: xr.Dataset, run_dir: str | Path, figures: list[Path]) -> Path:
-    """Write run_dir/report.html (atomically) referencing the given figure files."""
+def write_report(ds: xr.Dataset, run_dir: str | Path, figures: list[Path], extra: str = "") -> Path:
+    """Write run_dir/report.html (atomically) referencing the given figure files; `extra` is an
+    HTML section of the family's own (FamilySpec.showcase) placed after the figures."""
     run_dir = Path(run_dir)
     gens = int(ds.generation.values[-1])
     loops = html.escape(str(ds.attrs.get("loops", "?")))
@@ -119,6 +120,7 @@ derivation and assumptions, is in docs/theory.md of the mad repository.</p>
 expectation where one exists (dashed), and faintly the q05-q95 range of single loops as context;
 indicator metrics show the fraction of loops.</p>
 {images}
+{extra}
 <h2>Config</h2>
 <pre>{html.escape(str(ds.attrs.get("config", "")))}</pre>
 <script>{CHECK_IMAGES}</script>

@@ -1,0 +1,107 @@
+"""What a language-model loop writes, generation by generation: Shumailov et al.'s Fig. 1c (the
+histogram of the perplexity the generation-0 model assigns to each generation's text) and one
+prompt continued by the models of several generations (their "churches" example in miniature).
+
+Loop 0 of the first grid point is recomputed exactly as the run computed it (mad.samples), so the
+models shown are the ones behind the run's numbers. Text is written as the loop writes it
+(truncated, tempered by lam); generation 0 is real held-out-free training windows.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mad.config import Config
+
+SHOWN = 2000  # sequences per generation in the histogram
+CONTINUATIONS = 3  # continuations of the prompt per generation
+
+
+def shown_generations(generations: int) -> list[int]:
+    return sorted({0, 1, max(1, generations // 4), max(1, generations // 2), generations})
+
+
+def written_text(config: Config, point: int = 0, loop: int = 0, n: int = SHOWN):
+    """{t: per-sequence generation-0 perplexities}, {t: continuations of the prompt}, the prompt."""
+    from mad.data import make_data
+    from mad.families import make_family
+    from mad.families.ngram import Grams, context_after, log_likelihood, real_windows, sampling_table, write
+    from mad.samples import SAMPLE_KEYS, model_params
+
+    data = make_data(config)
+    family = make_family(config, data)
+    grams = Grams(data.vocab, config.model.order, data.context)
+    params = model_params(config, point, loop)
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), point), loop)
+    prompt = np.asarray(data.test[0][: max(1, data.context // 2)])
+    start = context_after(grams, jnp.asarray(prompt))
+    lp = config.loop
+    score = jax.jit(lambda seqs: jnp.exp(-log_likelihood(grams, family.reference.probs, seqs) / grams.length))
+    perplexities, continuations = {}, {}
+    for t in shown_generations(config.generations):
+        k_text, k_prompt = jax.random.split(jax.random.fold_in(key, SAMPLE_KEYS + t))
+        probs = family.reference.probs if t == 0 else params[t - 1].probs
+        lam = 1.0 if t == 0 else lp.lam
+        table = sampling_table(probs, lam, temperature=lp.temperature, top_k=lp.top_k, top_p=lp.top_p) if t else probs
+        seqs = real_windows(data)(k_text, n) if t == 0 else write(k_text, grams, table, n)
+        perplexities[t] = np.asarray(score(seqs))
+        tails = write(k_prompt, grams, table, CONTINUATIONS, start=start, length=2 * data.context)
+        continuations[t] = [data.decode(row) for row in np.asarray(tails)]
+    return perplexities, continuations, data.decode(prompt)
+
+
+def histogram_figure(perplexities: dict[int, np.ndarray], title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    values = np.concatenate(list(perplexities.values()))
+    bins = np.geomspace(max(values.min(), 1.0), values.max() * 1.01, 60)
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(perplexities)))
+    for colour, (t, ppl) in zip(colours, sorted(perplexities.items())):
+        label = "real text" if t == 0 else f"generation {t}"
+        ax.hist(ppl, bins=bins, weights=np.full(len(ppl), 1 / len(ppl)), histtype="step", lw=1.6, color=colour, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("perplexity of a written sequence under the generation-0 model")
+    ax.set_ylabel("share of sequences (log-spaced bins)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def showcase(config: Config, run_dir: Path) -> tuple[list[Path], str]:
+    """figures/written_perplexity.png and the report's HTML section of continuations."""
+    import matplotlib.pyplot as plt
+
+    from mad.files import atomic_path
+
+    perplexities, continuations, prompt = written_text(config)
+    folder = Path(run_dir) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "written_perplexity.png"
+    fig = histogram_figure(perplexities, f"loop 0 of the first grid point ({config.loop.name}, lam={config.loop.lam}): the tail grows")
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    rows = "\n".join(
+        f"<tr><td>{'real' if t == 0 else t}</td><td><code>{'<br>'.join(html.escape(c) for c in texts)}</code></td></tr>"
+        for t, texts in sorted(continuations.items())
+    )
+    section = f"""<h2>What the models write</h2>
+<p>Loop 0 of the first grid point, recomputed. Each row continues the held-out prompt
+<code>{html.escape(prompt)}</code> with the model of one generation (real: the generation-0
+model, fitted on all training text).</p>
+<table><tr><th>generation</th><th>continuations</th></tr>
+{rows}</table>"""
+    return [path], section

@@ -8,7 +8,9 @@ its baselines in that process:
       the style of published model-collapse code;
   (b) the best batched numpy: every loop at once (one normal array, batched matmul and Cholesky);
   (c) a Python loop calling scikit-learn's GaussianMixture (mixtures);
-  (d) for flows: one network at a time, a jitted training step in a Python loop over loops.
+  (d) for flows: one network at a time, a jitted training step in a Python loop over loops;
+  (e) for language models: one n-gram model at a time in numpy (its sequences written together,
+      position by position, counted with bincount), as a careful single-model script would.
 Baselines run for about `--budget` seconds each (as many loops as fit) and are compared by
 loop-generations per second. mad is timed as the loop alone (fits and draws, what the
 baselines compute) and as the full engine (plus every metric each generation). The machine's
@@ -42,6 +44,7 @@ WORKLOADS = {
     "G3": ("Gaussian replace, d=1, n=10, 1000 generations, samples backend", dict(dim=1, n=10, generations=1000, backend="samples"), 100_000, ("a", "b")),
     "M1": ("GMM gmm_ring, K=4, d=2, n=1000, 30 EM iterations (tol 1e-3), 20 generations", {}, 1000, ("c",)),
     "F1": ("RealNVP on moons, 4 layers x 16 units, 200 steps of batch 128 per generation, 10 generations", {}, 1024, ("d",)),
+    "L1": ("character trigram LM on English text, V=32, 256 sequences of 32 characters, 20 generations", {}, 1000, ("e",)),
 }  # fmt: skip
 
 
@@ -61,6 +64,11 @@ def config_of(name: str, loops: int):
         return Config(
             data=DataConfig(name="gmm_ring", dim=2, scale=0.1), model=ModelConfig(name="gmm", components=4, em_iters=30, tol=1e-3),
             loop=LoopConfig(n_syn=1000), generations=20, loops=loops, progress=False,
+        )  # fmt: skip
+    if name == "L1":
+        return Config(
+            data=DataConfig(name="text", vocab=32, context=32, n_test=256), model=ModelConfig(name="ngram", order=3, alpha=0.01),
+            metrics=MetricsConfig(samples=256), loop=LoopConfig(n_syn=256), generations=20, loops=loops, progress=False,
         )  # fmt: skip
     return Config(
         data=DataConfig(name="moons", dim=2, scale=0.1),
@@ -253,6 +261,45 @@ def baseline_flow_one_at_a_time(config, budget: float, max_loops: int) -> tuple[
     return _budgeted(one, budget, max_loops)
 
 
+def baseline_ngram_one_at_a_time(config, budget: float, max_loops: int) -> tuple[int, float]:
+    """(e) one n-gram model at a time in numpy: sequences written position by position (all of a
+    generation's sequences together), counted with bincount, refit with additive smoothing."""
+    import numpy as np
+
+    from mad.data import make_data
+
+    text = make_data(config)
+    v, order, length, n, alpha = text.vocab, config.model.order, text.context, config.loop.n_syn, config.model.alpha
+    contexts = (v + 1) ** (order - 1)
+
+    def counts_of(seqs):
+        ctx = np.full(len(seqs), contexts - 1)
+        flat = np.zeros(contexts * v)
+        for j in range(length):
+            flat += np.bincount(ctx * v + seqs[:, j], minlength=flat.size)
+            ctx = (ctx * (v + 1) + seqs[:, j]) % contexts
+        return flat.reshape(contexts, v)
+
+    def fit(counts):
+        row = counts.sum(1, keepdims=True) + v * alpha
+        return np.where(row > 0, (counts + alpha) / np.where(row > 0, row, 1), 1 / v)
+
+    def one(seed):
+        rng = np.random.default_rng(seed)
+        starts = rng.integers(0, len(text.train) - length + 1, n)
+        probs = fit(counts_of(text.train[starts[:, None] + np.arange(length)]))
+        for _ in range(config.generations):
+            cdf = np.cumsum(probs, axis=1)
+            seqs, ctx = np.empty((n, length), np.int64), np.full(n, contexts - 1)
+            for j in range(length):
+                row = cdf[ctx]
+                seqs[:, j] = np.minimum((row <= rng.random(n)[:, None] * row[:, -1:]).sum(1), v - 1)
+                ctx = (ctx * (v + 1) + seqs[:, j]) % contexts
+            probs = fit(counts_of(seqs))
+
+    return _budgeted(one, budget, max_loops)
+
+
 # ----------------------------------------------------------------------------- floors
 
 
@@ -267,6 +314,9 @@ def floor_needs(name: str, config) -> tuple[float, float]:
             rng = n * d
             flops = 2 * 2 * n * d * d  # draw (z L^T) and scatter (X^T X)
         return rng, flops
+    if name == "L1":
+        symbols = n * config.data.context  # one uniform and a V-wide comparison per symbol written
+        return symbols, 2 * symbols * config.data.vocab
     if name == "M1":
         k = config.model.components
         return n * (d + 1), config.model.em_iters * n * k * (6 * d * d + 10)  # draws and a component choice; EM passes
@@ -307,6 +357,8 @@ def run_workload(name: str, budget: float, scale: float) -> dict:
             done, seconds = baseline_numpy_batched(config.data.dim, config.loop.n_syn, g, loops, budget)
         elif b == "c":
             done, seconds = baseline_sklearn(config, budget, loops)
+        elif b == "e":
+            done, seconds = baseline_ngram_one_at_a_time(config, budget, loops)
         else:
             done, seconds = baseline_flow_one_at_a_time(config, budget, loops)
         rate = done * g / seconds

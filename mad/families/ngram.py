@@ -94,6 +94,8 @@ def merge(a: NgramCounts, b: NgramCounts, weight_a=None) -> NgramCounts:
 def sampling_table(probs: Float[Array, "c v"], lam=1.0, *, temperature: float = 1.0, top_k=None, top_p: float = 1.0):
     """Each row as it is sampled: truncated (temperature, top-k, top-p), then tempered by lam."""
     rows = jax.vmap(lambda row: truncated(row, temperature=temperature, top_k=top_k, top_p=top_p))(probs)
+    if isinstance(lam, (int, float)) and lam == 1.0:  # a static lam of 1: nothing to temper
+        return rows
     return jax.vmap(tempered, in_axes=(0, None))(rows, lam)
 
 
@@ -130,17 +132,19 @@ def log_likelihood(grams: Grams, probs: Float[Array, "c v"], sequences: Int[Arra
 
 def position_marginals(grams: Grams, probs: Float[Array, "c v"]):
     """Exact per-token entropy (nats) of the model's windows and the mean probability of each
-    symbol over the window's positions, by carrying the distribution of the context forward."""
+    symbol over the window's positions, by carrying the distribution of the context forward: the
+    context (oldest, rest) goes to (rest, x) with probability p(x | oldest, rest), one batched
+    matrix-vector product over `rest` per position."""
     v, inner = grams.vocab, grams.contexts // (grams.vocab + 1)
     safe = jnp.where(probs > 0, probs, 1.0)
     row_entropy = -jnp.sum(jnp.where(probs > 0, probs * jnp.log(safe), 0.0), axis=1)
+    blocks = probs.reshape(v + 1, inner, v)
 
     def step(carry, _):
         dist, entropy, marginal = carry
-        joint = dist[:, None] * probs  # (c, v): P(context, next symbol)
-        following = jnp.sum(joint.reshape(v + 1, inner, v), axis=0)  # drop the oldest symbol
-        nxt = jnp.concatenate([following, jnp.zeros((inner, 1), probs.dtype)], axis=1).reshape(-1)
-        return (nxt, entropy + dist @ row_entropy, marginal + jnp.sum(joint, axis=0)), None
+        following = jnp.einsum("oi,oiv->iv", dist.reshape(v + 1, inner), blocks)  # P(rest, next symbol)
+        nxt = jnp.pad(following, ((0, 0), (0, 1))).reshape(-1)  # BOS never follows a symbol
+        return (nxt, entropy + dist @ row_entropy, marginal + jnp.sum(following, axis=0)), None
 
     start = jnp.zeros(grams.contexts, probs.dtype).at[grams.start].set(1.0)
     init = (start, jnp.zeros((), probs.dtype), jnp.zeros(v, probs.dtype))

@@ -140,7 +140,8 @@ def test_text_statistics_match_plain_python():
     seqs = np.array([[0, 1, 0, 1, 0, 1], [2, 2, 2, 2, 2, 2], [0, 1, 2, 0, 1, 2]])
     codes = text_metrics.grams_of(jnp.asarray(seqs), 3)
     triples = [[tuple(s[i : i + 3]) for i in range(4)] for s in seqs.tolist()]
-    assert float(text_metrics.distinct_share(codes)) == len(set(sum(triples, []))) / 12
+    assert float(text_metrics.distinct_share(codes)) == len(set(sum(triples, []))) / 12  # by sorting
+    assert float(text_metrics.distinct_share(codes, vocab=3)) == len(set(sum(triples, []))) / 12  # by a presence table
     want = np.mean([1 - len(set(t)) / len(t) for t in triples])
     assert float(text_metrics.repetition(codes)) == pytest.approx(want)
 
@@ -225,9 +226,12 @@ def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop
     from mad.report import text as text_report
 
     config = tiny_text_config(generations=4)
-    perplexities, continuations, prompt = text_report.written_text(config, n=50)
-    assert sorted(perplexities) == [0, 1, 2, 4] and all(p.shape == (50,) and np.all(p >= 1) for p in perplexities.values())
-    assert len(prompt) == 6 and all(len(c) == 24 for texts in continuations.values() for c in texts)
-    figures, section = text_report.showcase(config, tmp_path)
+    perplexities, continuations, prompt = text_report.written_text(config, ngram.writer, n=50)
+    assert sorted(perplexities) == sorted(continuations) == [0, 1, 2, 4]
+    assert all(p.shape == (50,) and np.all(p >= 1) for p in perplexities.values())
+    assert len(continuations[0]) == 1 and all(len(texts) == 3 for t, texts in continuations.items() if t)
+    assert len(prompt) == 6 and all(len(c) == 6 for texts in continuations.values() for c in texts)
+    assert prompt + continuations[0][0] == mad.data.make_data(config).decode(mad.data.make_data(config).test[0])
+    figures, section = text_report.showcase(config, tmp_path, ngram.writer)
     assert figures == [tmp_path / "figures" / "written_perplexity.png"] and figures[0].stat().st_size > 0
     assert section.count("<tr>") == 1 + len(continuations)

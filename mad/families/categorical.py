@@ -60,6 +60,15 @@ def truncated(probs: Float[Array, " v"], *, temperature: float = 1.0, top_k: int
     return q
 
 
+def sampling_rows(probs: Float[Array, "r v"], lam=1.0, *, temperature: float = 1.0, top_k: int | None = None, top_p: float = 1.0):
+    """Rows of next-symbol probabilities as they are sampled (language models): each truncated
+    (`truncated`), then tempered by the sampling bias lam."""
+    rows = jax.vmap(lambda row: truncated(row, temperature=temperature, top_k=top_k, top_p=top_p))(probs)
+    if isinstance(lam, (int, float)) and lam == 1.0:  # a static lam of 1: nothing to temper
+        return rows
+    return jax.vmap(tempered, in_axes=(0, None))(rows, lam)
+
+
 def sample_counts(key: jax.Array, probs: Float[Array, " v"], n: int, lam=1.0) -> Counts:
     """Counts of n draws, by inverse CDF (a binary search per draw) and a scatter-add. A symbol of
     probability zero occupies an empty CDF step and is never drawn."""

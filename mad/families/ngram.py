@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from mad.families.base import Family, FamilySpec, pool, summed_family
-from mad.families.categorical import tempered, truncated
+from mad.families.categorical import sampling_rows as sampling_table
 
 
 class NgramCounts(NamedTuple):
@@ -89,14 +89,6 @@ def fit(stats: NgramCounts, alpha: float) -> NgramParams:
 
 def merge(a: NgramCounts, b: NgramCounts, weight_a=None) -> NgramCounts:
     return NgramCounts(*pool(a.counts, a.total, b.counts, b.total, weight_a))
-
-
-def sampling_table(probs: Float[Array, "c v"], lam=1.0, *, temperature: float = 1.0, top_k=None, top_p: float = 1.0):
-    """Each row as it is sampled: truncated (temperature, top-k, top-p), then tempered by lam."""
-    rows = jax.vmap(lambda row: truncated(row, temperature=temperature, top_k=top_k, top_p=top_p))(probs)
-    if isinstance(lam, (int, float)) and lam == 1.0:  # a static lam of 1: nothing to temper
-        return rows
-    return jax.vmap(tempered, in_axes=(0, None))(rows, lam)
 
 
 def write(key: jax.Array, grams: Grams, table: Float[Array, "c v"], n: int, start=None, length=None) -> Int[Array, "n l"]:
@@ -232,25 +224,33 @@ def _metrics(config, fam, data):
     return text.ngram_metrics(config, fam, data)
 
 
-def _validate(config) -> None:
+def validate_text(config) -> None:
+    """The data checks of every family that models text (data=text)."""
+    from pathlib import Path
+
     from mad.config import ConfigError, integer
     from mad.data.text import distinct_symbols
 
-    data, model = config.data, config.model
-    integer("model.order", model.order, 1)
+    data = config.data
     integer("data.context", data.context, 1)
     integer("data.vocab", data.vocab, 2)
     integer("data.n_test", data.n_test, 1)
-    if not (isinstance(model.alpha, (int, float)) and math.isfinite(model.alpha) and model.alpha >= 0):
-        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 and finite (additive smoothing; 0 = none)")
-    if data.path is not None:
-        from pathlib import Path
-
-        if not Path(data.path).is_file():
-            raise ConfigError(f"data.path={data.path!r} is not a readable file (UTF-8 text to train on)")
+    integer("metrics.samples", config.metrics.samples, 1)
+    if data.path is not None and not Path(data.path).is_file():
+        raise ConfigError(f"data.path={data.path!r} is not a readable file (UTF-8 text to train on)")
     largest = distinct_symbols(data.path)
     if data.vocab > largest:
         raise ConfigError(f"data.vocab={data.vocab} must be <= {largest}, the distinct characters of the corpus")
+
+
+def _validate(config) -> None:
+    from mad.config import ConfigError, integer
+
+    data, model = config.data, config.model
+    integer("model.order", model.order, 1)
+    if not (isinstance(model.alpha, (int, float)) and math.isfinite(model.alpha) and model.alpha >= 0):
+        raise ConfigError(f"model.alpha={model.alpha!r} must be >= 0 and finite (additive smoothing; 0 = none)")
+    validate_text(config)
     table = (data.vocab + 1) ** (model.order - 1) * data.vocab
     if table > 1 << 24:
         raise ConfigError(
@@ -259,10 +259,28 @@ def _validate(config) -> None:
         )
 
 
+def writer(config, data, fam):
+    """How this family writes, for the report (mad.report.text)."""
+    from mad.report.text import Writer
+
+    grams, lp = Grams(data.vocab, config.model.order, data.context), config.loop
+    trunc = dict(temperature=lp.temperature, top_k=lp.top_k, top_p=lp.top_p)
+
+    def extend(key, params, prompt, k):
+        table = sampling_table(params.probs, lp.lam, **trunc)
+        return write(key, grams, table, k, start=context_after(grams, prompt), length=grams.length - len(prompt))
+
+    return Writer(
+        scorer=(grams, fam.reference.probs),
+        write=jax.jit(lambda key, params, n: write(key, grams, sampling_table(params.probs, lp.lam, **trunc), n), static_argnums=2),
+        extend=extend,
+    )
+
+
 def _showcase(config, run_dir):
     from mad.report.text import showcase
 
-    return showcase(config, run_dir)
+    return showcase(config, run_dir, writer)
 
 
 def _docs():

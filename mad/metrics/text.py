@@ -16,6 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mad.families.ngram import log_likelihood
 from mad.metrics import Metrics
 
 QUANTILES = {"gen0_ppl_q05": 0.05, "gen0_ppl_q50": 0.5, "gen0_ppl_q95": 0.95}
@@ -42,8 +43,14 @@ def grams_of(sequences, n: int):
     return out
 
 
-def distinct_share(codes) -> jax.Array:
-    flat = jnp.sort(codes.ravel())
+def distinct_share(codes, vocab: int | None = None) -> jax.Array:
+    """Share of distinct codes: by a presence table where the code space is small (3-grams of
+    up to 40 symbols), else by sorting."""
+    flat = codes.ravel()
+    if vocab is not None and vocab**GRAM <= 1 << 16:
+        dense = (flat // (1024 * 1024)) * vocab * vocab + (flat // 1024 % 1024) * vocab + flat % 1024
+        return jnp.sum(jnp.zeros(vocab**GRAM, bool).at[dense].set(True)) / flat.shape[0]
+    flat = jnp.sort(flat)
     return (1 + jnp.sum(flat[1:] != flat[:-1])) / flat.shape[0]
 
 
@@ -53,16 +60,35 @@ def repetition(codes) -> jax.Array:
     return jnp.mean(repeats / codes.shape[1])
 
 
+def statistics(grams, scorer, sequences) -> dict:
+    """What the written sequences look like: their perplexities under the scorer (the
+    generation-0 model, an n-gram table of `grams`), distinct 3-grams and repetition."""
+    ppl = jnp.exp(-log_likelihood(grams, scorer, sequences) / grams.length)
+    codes = grams_of(sequences, min(GRAM, sequences.shape[1]))
+    quantiles = jnp.quantile(ppl, jnp.asarray(list(QUANTILES.values()), ppl.dtype))  # one sort
+    return {
+        "gen0_ppl_mean": jnp.mean(ppl),
+        **{name: quantiles[i] for i, name in enumerate(QUANTILES)},
+        "distinct_3": distinct_share(codes, grams.vocab if sequences.shape[1] >= GRAM else None),
+        "repetition": repetition(codes),
+    }
+
+
+def support(sequences, unigram, vocab: int) -> dict:
+    """Symbols present in the sequences and the real frequency of those absent."""
+    present = jnp.zeros(vocab, bool).at[sequences.ravel()].set(True)
+    return {"support_size": jnp.sum(present).astype(unigram.dtype), "tail_mass_lost": jnp.sum(jnp.where(present, 0.0, unigram))}
+
+
 def ngram_metrics(config, family, data) -> Metrics:
-    from mad.families.ngram import Grams, log_likelihood, position_marginals, real_windows, sampling_table, write
+    from mad.families.ngram import Grams, position_marginals, real_windows, sampling_table, write
 
     grams = Grams(data.vocab, config.model.order, data.context)
     dtype = jnp.dtype(config.precision)
     test = jnp.asarray(data.test)
     unigram = jnp.asarray(data.unigram, dtype)
     reference = family.reference.probs
-    m, n = config.metrics.samples, min(GRAM, data.context)
-    loop = config.loop
+    m, loop = config.metrics.samples, config.loop
     real_entropy = float(position_marginals(grams, reference)[0])
     threshold = config.collapse_threshold
     windows = real_windows(data)
@@ -80,21 +106,61 @@ def ngram_metrics(config, family, data) -> Metrics:
             "collapsed": entropy <= threshold * real_entropy,
         }
 
-    def written(sequences):
-        ppl = jnp.exp(-log_likelihood(grams, reference, sequences) / grams.length)
-        codes = grams_of(sequences, n)
-        return {
-            "gen0_ppl_mean": jnp.mean(ppl),
-            **{name: jnp.quantile(ppl, q) for name, q in QUANTILES.items()},
-            "distinct_3": distinct_share(codes),
-            "repetition": repetition(codes),
-        }
-
     def model(key, params):
         table = sampling_table(params.probs, temperature=loop.temperature, top_k=loop.top_k, top_p=loop.top_p)
-        return {**exact(params.probs), **written(write(key, grams, table, m))}
+        return {**exact(params.probs), **statistics(grams, reference, write(key, grams, table, m))}
 
     def real(key):
-        return {**exact(reference), **written(windows(key, m))}
+        return {**exact(reference), **statistics(grams, reference, windows(key, m))}
+
+    return Metrics(model, real)
+
+
+SCORER_ORDER, SCORER_ALPHA = 3, 0.01  # the generation-0 model that scores neural models' text
+
+LM_DOCS = {
+    **DOCS,
+    "entropy": "entropy per symbol of the model's windows (nats), estimated as -log p / L over the windows it writes",
+    "support_size": "symbols present in the metrics.samples windows the model writes",
+    "tail_mass_lost": "real frequency of the symbols absent from the windows the model writes",
+    "gen0_ppl_mean": f"mean perplexity the generation-0 model (order-{SCORER_ORDER} n-gram of all real text) assigns to a written window",
+}
+
+
+def lm_metrics(config, data, lm) -> Metrics:
+    """Metrics of a neural language model (mad.families.transformer.LM); generation 0 is the
+    order-3 n-gram model of all real text, which also scores the written windows."""
+    from mad.families.ngram import Grams, position_marginals, real_windows, reference_probs
+
+    dtype = jnp.dtype(config.precision)
+    grams = Grams(data.vocab, SCORER_ORDER, data.context)
+    scorer = reference_probs(data, SCORER_ORDER, SCORER_ALPHA).astype(dtype)
+    real_entropy = position_marginals(grams, scorer)[0]
+    test = jnp.asarray(data.test)
+    unigram = jnp.asarray(data.unigram, dtype)
+    m, loop = config.metrics.samples, config.loop
+    threshold = config.collapse_threshold
+    windows = real_windows(data)
+
+    def model(key, params):
+        seqs = lm.write(key, params.net, m, temperature=loop.temperature, top_k=loop.top_k, top_p=loop.top_p)
+        entropy = -jnp.mean(lm.log_likelihood(params.net, seqs)) / lm.length
+        return {
+            "perplexity": jnp.exp(-jnp.mean(lm.log_likelihood(params.net, test)) / lm.length),
+            "entropy": entropy,
+            **support(seqs, unigram, data.vocab),
+            "collapsed": entropy <= threshold * real_entropy,
+            **statistics(grams, scorer, seqs),
+        }
+
+    def real(key):
+        seqs = windows(key, m)
+        return {
+            "perplexity": jnp.exp(-jnp.mean(log_likelihood(grams, scorer, test)) / grams.length),
+            "entropy": real_entropy,
+            **support(seqs, unigram, data.vocab),
+            "collapsed": jnp.asarray(False),
+            **statistics(grams, scorer, seqs),
+        }
 
     return Metrics(model, real)

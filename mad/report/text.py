@@ -4,13 +4,14 @@ prompt continued by the models of several generations (their "churches" example 
 
 Loop 0 of the first grid point is recomputed exactly as the run computed it (mad.samples), so the
 models shown are the ones behind the run's numbers. Text is written as the loop writes it
-(truncated, tempered by lam); generation 0 is real held-out-free training windows.
+(truncated, tempered by lam); generation 0 is real training windows.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,37 +23,45 @@ SHOWN = 2000  # sequences per generation in the histogram
 CONTINUATIONS = 3  # continuations of the prompt per generation
 
 
+class Writer(NamedTuple):
+    """How a language-model family writes, for the report (each family's showcase builds one)."""
+
+    scorer: Any  # (grams, probs): the generation-0 n-gram model that scores written windows
+    write: Callable  # write(key, params, n) -> (n, L) windows, as the loop writes them
+    extend: Callable  # extend(key, params, prompt, k) -> (k, L - len(prompt)): the rest of k windows
+
+
 def shown_generations(generations: int) -> list[int]:
     return sorted({0, 1, max(1, generations // 4), max(1, generations // 2), generations})
 
 
-def written_text(config: Config, point: int = 0, loop: int = 0, n: int = SHOWN):
-    """{t: per-sequence generation-0 perplexities}, {t: continuations of the prompt}, the prompt."""
+def written_text(config: Config, writer_of: Callable, point: int = 0, loop: int = 0, n: int = SHOWN):
+    """{t: per-window generation-0 perplexities}, {t: continuations of the prompt} (0: the real
+    one), the prompt; writer_of(config, data, family) -> Writer."""
     from mad.data import make_data
     from mad.families import make_family
-    from mad.families.ngram import Grams, context_after, log_likelihood, real_windows, sampling_table, write
+    from mad.families.ngram import log_likelihood, real_windows
     from mad.samples import SAMPLE_KEYS, model_params
 
     data = make_data(config)
     family = make_family(config, data)
-    grams = Grams(data.vocab, config.model.order, data.context)
+    writer = writer_of(config, data, family)
+    grams, scorer = writer.scorer
     params = model_params(config, point, loop)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), point), loop)
-    prompt = np.asarray(data.test[0][: max(1, data.context // 2)])
-    start = context_after(grams, jnp.asarray(prompt))
-    lp = config.loop
-    score = jax.jit(lambda seqs: jnp.exp(-log_likelihood(grams, family.reference.probs, seqs) / grams.length))
-    perplexities, continuations = {}, {}
+    window = np.asarray(data.test[0])
+    cut = max(1, data.context // 2)
+    prompt = jnp.asarray(window[:cut])
+    score = jax.jit(lambda seqs: jnp.exp(-log_likelihood(grams, scorer, seqs) / grams.length))
+    perplexities, continuations = {}, {0: [data.decode(window[cut:])]}
     for t in shown_generations(config.generations):
         k_text, k_prompt = jax.random.split(jax.random.fold_in(key, SAMPLE_KEYS + t))
-        probs = family.reference.probs if t == 0 else params[t - 1].probs
-        lam = 1.0 if t == 0 else lp.lam
-        table = sampling_table(probs, lam, temperature=lp.temperature, top_k=lp.top_k, top_p=lp.top_p) if t else probs
-        seqs = real_windows(data)(k_text, n) if t == 0 else write(k_text, grams, table, n)
-        perplexities[t] = np.asarray(score(seqs))
-        tails = write(k_prompt, grams, table, CONTINUATIONS, start=start, length=2 * data.context)
-        continuations[t] = [data.decode(row) for row in np.asarray(tails)]
-    return perplexities, continuations, data.decode(prompt)
+        if t == 0:
+            perplexities[t] = np.asarray(score(real_windows(data)(k_text, n)))
+            continue
+        perplexities[t] = np.asarray(score(writer.write(k_text, params[t - 1], n)))
+        continuations[t] = [data.decode(row) for row in np.asarray(writer.extend(k_prompt, params[t - 1], prompt, CONTINUATIONS))]
+    return perplexities, continuations, data.decode(window[:cut])
 
 
 def histogram_figure(perplexities: dict[int, np.ndarray], title: str):
@@ -78,13 +87,13 @@ def histogram_figure(perplexities: dict[int, np.ndarray], title: str):
     return fig
 
 
-def showcase(config: Config, run_dir: Path) -> tuple[list[Path], str]:
+def showcase(config: Config, run_dir: Path, writer_of: Callable) -> tuple[list[Path], str]:
     """figures/written_perplexity.png and the report's HTML section of continuations."""
     import matplotlib.pyplot as plt
 
     from mad.files import atomic_path
 
-    perplexities, continuations, prompt = written_text(config)
+    perplexities, continuations, prompt = written_text(config, writer_of)
     folder = Path(run_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "written_perplexity.png"
@@ -99,9 +108,9 @@ def showcase(config: Config, run_dir: Path) -> tuple[list[Path], str]:
         for t, texts in sorted(continuations.items())
     )
     section = f"""<h2>What the models write</h2>
-<p>Loop 0 of the first grid point, recomputed. Each row continues the held-out prompt
-<code>{html.escape(prompt)}</code> with the model of one generation (real: the generation-0
-model, fitted on all training text).</p>
+<p>Loop 0 of the first grid point, recomputed. Each row completes the held-out window that
+begins <code>{html.escape(prompt)}</code> with the model of one generation (real: how the
+held-out text goes on).</p>
 <table><tr><th>generation</th><th>continuations</th></tr>
 {rows}</table>"""
     return [path], section

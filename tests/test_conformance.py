@@ -33,6 +33,10 @@ FAMILY_ROWS = {
     "flow": {"data.name": "moons", "data.n_test": 64, "model.layers": 2, "model.hidden": 4, "model.steps": 4, "model.batch_size": 16, "metrics.samples": 32},
     "categorical": {"data.name": "zipf", "data.vocab": 20},
     "ngram": {"data.name": "text", "data.vocab": 8, "data.context": 8, "data.n_test": 32, "model.order": 2, "metrics.samples": 32},
+    "transformer": {
+        "data.name": "text", "data.vocab": 8, "data.context": 6, "data.n_test": 16, "model.layers": 1, "model.width": 8,
+        "model.steps": 5, "model.batch_size": 8, "metrics.samples": 16,
+    },  # fmt: skip
     "poisson": {"data.name": "poisson", "data.rate": 2.0},
     "linreg": {"data.name": "regression", "data.dim": 2},
     "classifier": {"data.name": "two_classes"},
@@ -115,6 +119,7 @@ COLLAPSE = {
     "flow": lambda ds, t, config: ds.trace_ratio < t,
     "categorical": lambda ds, t, config: ds.support_size <= 1,
     "ngram": lambda ds, t, config: ds.entropy <= t * ds.entropy.isel(generation=0),
+    "transformer": lambda ds, t, config: ds.entropy <= t * ds.entropy.isel(generation=0),
     "poisson": lambda ds, t, config: ds.rate_ratio <= 0,
     "linreg": lambda ds, t, config: ds.test_error * t > float(np.sum(mad.data.make_data(config).weights ** 2)),
     "classifier": lambda ds, t, config: ds.accuracy < 0.5,

@@ -121,8 +121,9 @@ def test_written_text_follows_the_sampling_table(lam, truncation):
     assert p_value > FALSE_FAILURE, p_value
 
 
-def test_log_likelihood_and_exact_window_metrics_match_enumeration():
-    grams = ngram.Grams(vocab=3, order=3, length=4)
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_log_likelihood_and_exact_window_metrics_match_enumeration(order):
+    grams = ngram.Grams(vocab=3, order=order, length=4)
     probs = random_model(grams, 2)
     exact = every_window(grams, probs)
     seqs = np.array(list(exact))
@@ -235,3 +236,27 @@ def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop
     figures, section = text_report.showcase(config, tmp_path, ngram.writer)
     assert figures == [tmp_path / "figures" / "written_perplexity.png"] and figures[0].stat().st_size > 0
     assert section.count("<tr>") == 1 + len(continuations)
+
+
+@pytest.mark.parametrize("loop,keys", [("replace", {}), ("accumulate", {}), ("fresh", {"loop.n_real": 4})])
+def test_the_unigram_loops_squared_error_follows_the_refit_law(loop, keys):
+    # Order 1: the categorical chain on the written symbols (n_syn L of them per generation), started
+    # from windows of real text, whose correlated symbols set the first fit's error (docs/theory.md).
+    from theory_checks import assert_on_theory
+
+    config = tiny_text_config(**{"loop.name": loop, "model.order": 1, "model.alpha": 0.0, "data.vocab": 8, "data.context": 8,
+                                 "loop.n_syn": 6, "loops": 4000, "generations": 5, "precision": "float64", **keys})  # fmt: skip
+    ds = mad.simulate(config)
+    assert "sq_error_theory" in ds
+    assert_on_theory(ds, ["sq_error"])
+    # ...and it must: the symbols of a window are not independent (text is more regular than that),
+    # so the independent-symbols value of the first fit is many standard errors off.
+    p = np.asarray(ngram.reference_probs(mad.data.make_data(config), 1, 0.0)[0])
+    independent = (1 - np.sum(p**2)) / (6 * 8)
+    first = ds.sq_error.isel(generation=1)
+    assert abs(float(first.sel(stat="mean")) - independent) > 10 * float(first.sel(stat="sem"))
+
+
+def test_no_closed_form_is_drawn_where_none_holds():
+    for keys in ({"model.order": 2, "model.alpha": 0.0}, {"model.order": 1, "model.alpha": 0.1}, {"model.order": 1, "model.alpha": 0.0, "loop.lam": 0.8}):
+        assert ngram.SPEC.theory(tiny_text_config(**keys), mad.loops.loop_spec("replace")) == {}

@@ -130,6 +130,8 @@ def position_marginals(grams: Grams, probs: Float[Array, "c v"]):
     v, inner = grams.vocab, grams.contexts // (grams.vocab + 1)
     safe = jnp.where(probs > 0, probs, 1.0)
     row_entropy = -jnp.sum(jnp.where(probs > 0, probs * jnp.log(safe), 0.0), axis=1)
+    if grams.order == 1:  # one context: every position draws from the same row
+        return row_entropy[0], probs[0]
     blocks = probs.reshape(v + 1, inner, v)
 
     def step(carry, _):
@@ -259,6 +261,44 @@ def _validate(config) -> None:
         )
 
 
+def window_variance(text) -> float:
+    """E ||f_w - p||^2 over the training stream's windows w, f_w a window's symbol frequencies and
+    p their mean (the order-1 reference): the variance one real window brings to a unigram fit."""
+    import numpy as np
+
+    one_hot = np.zeros((len(text.train) + 1, text.vocab))
+    one_hot[np.arange(1, len(text.train) + 1), text.train] = 1.0
+    cumulative = np.cumsum(one_hot, axis=0)
+    freq = (cumulative[text.context :] - cumulative[: -text.context]) / text.context
+    return float(np.mean(np.sum((freq - freq.mean(0)) ** 2, axis=1)))
+
+
+def _theory(config, loop) -> dict:
+    """Order 1 without smoothing, sampling bias or truncation is the categorical chain on the
+    symbols of the written windows: sq_error follows the refit law (mad.theory.discrete) in units
+    of symbols, n L per generation, with the first fit's and each fresh batch's error from the
+    windows of the stream (docs/theory.md, language models)."""
+    from mad.data import make_data
+    from mad.families.categorical import truncating
+    from mad.theory import discrete
+
+    m, c = config.model, config.loop
+    mode = discrete.refit_mode(loop)
+    if m.order != 1 or m.alpha != 0 or c.lam != 1.0 or truncating(c) or mode is None:
+        return {}
+    text = make_data(config)
+    length = text.context
+    p = reference_probs(text, 1, 0.0)[0]
+    per_window = window_variance(text)
+    error = discrete.refit_sq_error(
+        config.generations, point_var=1.0 - float(jnp.sum(p**2)), shrink=1.0, mode=mode, n=c.n_syn * length,
+        n_init=c.init_size * length, n_real=c.n_real * length if mode == "fresh" else 0,
+        real_weight=c.real_weight if mode == "fresh" else None, first=per_window / c.init_size,
+        real_batch=per_window / c.n_real if mode == "fresh" and c.n_real else None,
+    )  # fmt: skip
+    return {"sq_error": error}
+
+
 def writer(config, data, fam):
     """How this family writes, for the report (mad.report.text)."""
     from mad.report.text import Writer
@@ -310,6 +350,7 @@ SPEC = FamilySpec(
     metric_docs=_docs,
     draws_points=False,
     validate=_validate,
+    theory=_theory,
     showcase=lambda config, run_dir: _showcase(config, run_dir),
     lane_floats=_lane_floats,
 )

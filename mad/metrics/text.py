@@ -26,6 +26,7 @@ DOCS = {
     "perplexity": "perplexity per symbol of the held-out real text",
     "entropy": "entropy per symbol of the model's windows (nats)",
     "support_size": "symbols the model can still write",
+    "sq_error": "||m_t - m||^2: squared distance of the model's symbol frequencies (mean over a window's positions) to the real ones",
     "tail_mass_lost": "real frequency of the symbols the model can no longer write",
     "gen0_ppl_mean": "mean perplexity the generation-0 model assigns to a generated sequence",
     **{name: f"{q:.0%} quantile of the perplexity the generation-0 model assigns to a generated sequence" for name, q in QUANTILES.items()},
@@ -89,7 +90,8 @@ def ngram_metrics(config, family, data) -> Metrics:
     unigram = jnp.asarray(data.unigram, dtype)
     reference = family.reference.probs
     m, loop = config.metrics.samples, config.loop
-    real_entropy = float(position_marginals(grams, reference)[0])
+    real_entropy, real_marginal = position_marginals(grams, reference)
+    real_entropy = float(real_entropy)
     threshold = config.collapse_threshold
     windows = real_windows(data)
     biggest = jnp.finfo(dtype).max
@@ -103,6 +105,7 @@ def ngram_metrics(config, family, data) -> Metrics:
             "entropy": entropy,
             "support_size": jnp.sum(alive).astype(dtype),
             "tail_mass_lost": jnp.sum(jnp.where(alive, 0.0, unigram)),
+            "sq_error": jnp.sum((marginal - real_marginal) ** 2),
             "collapsed": entropy <= threshold * real_entropy,
         }
 
@@ -119,7 +122,7 @@ def ngram_metrics(config, family, data) -> Metrics:
 SCORER_ORDER, SCORER_ALPHA = 3, 0.01  # the generation-0 model that scores neural models' text
 
 LM_DOCS = {
-    **DOCS,
+    **{k: v for k, v in DOCS.items() if k != "sq_error"},
     "entropy": "entropy per symbol of the model's windows (nats), estimated as -log p / L over the windows it writes",
     "support_size": "symbols present in the metrics.samples windows the model writes",
     "tail_mass_lost": "real frequency of the symbols absent from the windows the model writes",

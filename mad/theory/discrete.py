@@ -78,18 +78,22 @@ def categorical_loss(probs: np.ndarray, generations: int, *, n: int, n_init: int
 
 
 def refit_sq_error(
-    generations: int, *, point_var: float, shrink: float, mode: str, n, n_init: int, n_real: int = 0, real_weight: float | None = None
+    generations: int, *, point_var: float, shrink: float, mode: str, n, n_init: int, n_real: int = 0, real_weight: float | None = None,
+    first: float | None = None, real_batch: float | None = None,
 ) -> np.ndarray:
     """E ||theta_t - theta*||^2 for t = 0..G of a mean refitted in a loop (see the module doc).
 
     mode: "replace", "accumulate" or "fresh"; point_var = V, shrink = s; n: the synthetic sample
     size of every step, or one per step 2..G (a schedule); for "fresh" the real part has weight
-    real_weight (None: its share of the points, n_real / (n_real + n_t))."""
+    real_weight (None: its share of the points, n_real / (n_real + n_t)). Real data that are not
+    independent points (windows of text) give their own variances: `first`, the error of the
+    first fit (default V / n_init), and `real_batch`, that of a fresh real batch's mean (default
+    V / n_real)."""  # fmt: skip
     out = np.zeros(generations + 1)
     if generations == 0:
         return out
     sizes = np.broadcast_to(np.asarray(n, np.float64), (generations - 1,))
-    out[1] = point_var / n_init
+    out[1] = point_var / n_init if first is None else first
     pooled = float(n_init)
     for t in range(2, generations + 1):
         e, n_t = out[t - 1], sizes[t - 2]
@@ -101,7 +105,8 @@ def refit_sq_error(
             out[t] = e + drawn * (n_t / pooled) ** 2
         elif mode == "fresh":
             w = n_real / (n_real + n_t) if real_weight is None else float(real_weight)
-            out[t] = (1 - w) ** 2 * (e + drawn) + (w**2 * point_var / n_real if n_real else 0.0)
+            fresh = (point_var / n_real if real_batch is None else real_batch) if n_real else 0.0
+            out[t] = (1 - w) ** 2 * (e + drawn) + w**2 * fresh
         else:
             raise ValueError(f"mode={mode!r}: one of replace, accumulate, fresh")
     return out

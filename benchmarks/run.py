@@ -10,7 +10,9 @@ its baselines in that process:
   (c) a Python loop calling scikit-learn's GaussianMixture (mixtures);
   (d) for flows: one network at a time, a jitted training step in a Python loop over loops;
   (e) for language models: one n-gram model at a time in numpy (its sequences written together,
-      position by position, counted with bincount), as a careful single-model script would.
+      position by position, counted with bincount), as a careful single-model script would;
+  (f) for transformers: one network at a time, a jitted optax step and a jitted writer called
+      from a Python loop over loops and generations.
 Baselines run for about `--budget` seconds each (as many loops as fit) and are compared by
 loop-generations per second. mad is timed as the loop alone (fits and draws, what the
 baselines compute) and as the full engine (plus every metric each generation). The machine's
@@ -45,6 +47,7 @@ WORKLOADS = {
     "M1": ("GMM gmm_ring, K=4, d=2, n=1000, 30 EM iterations (tol 1e-3), 20 generations", {}, 1000, ("c",)),
     "F1": ("RealNVP on moons, 4 layers x 16 units, 200 steps of batch 128 per generation, 10 generations", {}, 1024, ("d",)),
     "L1": ("character trigram LM on English text, V=32, 256 sequences of 32 characters, 20 generations", {}, 1000, ("e",)),
+    "T1": ("causal transformer on English text, 2 layers x 32 units, 100 steps of batch 32, 128 windows of 16, 5 generations", {}, 64, ("f",)),
 }  # fmt: skip
 
 
@@ -69,6 +72,12 @@ def config_of(name: str, loops: int):
         return Config(
             data=DataConfig(name="text", vocab=32, context=32, n_test=256), model=ModelConfig(name="ngram", order=3, alpha=0.01),
             metrics=MetricsConfig(samples=256), loop=LoopConfig(n_syn=256), generations=20, loops=loops, progress=False,
+        )  # fmt: skip
+    if name == "T1":
+        return Config(
+            data=DataConfig(name="text", vocab=32, context=16, n_test=256),
+            model=ModelConfig(name="transformer", layers=2, width=32, heads=2, steps=100, batch_size=32, lr=3e-3),
+            metrics=MetricsConfig(samples=64), loop=LoopConfig(n_syn=128), generations=5, loops=loops, progress=False,
         )  # fmt: skip
     return Config(
         data=DataConfig(name="moons", dim=2, scale=0.1),
@@ -300,6 +309,47 @@ def baseline_ngram_one_at_a_time(config, budget: float, max_loops: int) -> tuple
     return _budgeted(one, budget, max_loops)
 
 
+def baseline_transformer_one_at_a_time(config, budget: float, max_loops: int) -> tuple[int, float]:
+    """(f) the same transformers trained one network at a time: a jitted optax step and a jitted
+    writer, called from Python for every step, generation and loop."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from mad.data import make_data
+    from mad.families.ngram import real_windows
+    from mad.families.transformer import INIT_KEY, architecture
+    from mad.families.flow import optimizer
+
+    data = make_data(config)
+    m = config.model
+    lm = architecture(config)
+    opt = optimizer(m.optimizer, m.lr)
+    windows = real_windows(data)
+    initial = lm.init_net(jax.random.key(INIT_KEY))
+
+    @jax.jit
+    def step(net, state, x, key):
+        batch = x[jax.random.randint(key, (m.batch_size,), 0, x.shape[0])]
+        grads = jax.grad(lambda net: -jnp.mean(lm.log_likelihood(net, batch)) / lm.length)(net)
+        updates, state = opt.update(grads, state, net)
+        return optax.apply_updates(net, updates), state
+
+    write = jax.jit(lambda key, net: lm.write(key, net, config.loop.n_syn))
+
+    def one(seed):
+        key = jax.random.key(seed)
+        x = windows(key, config.loop.init_size)
+        for g in range(config.generations):
+            net, state = initial, opt.init(initial)
+            for s in range(m.steps):
+                net, state = step(net, state, x, jax.random.fold_in(key, 1000 * g + s))
+            x = write(jax.random.fold_in(key, 10**6 + g), net)
+        jax.block_until_ready(x)
+
+    return _budgeted(one, budget, max_loops)
+
+
 # ----------------------------------------------------------------------------- floors
 
 
@@ -317,6 +367,12 @@ def floor_needs(name: str, config) -> tuple[float, float]:
     if name == "L1":
         symbols = n * config.data.context  # one uniform and a V-wide comparison per symbol written
         return symbols, 2 * symbols * config.data.vocab
+    if name == "T1":
+        m, length, v = config.model, config.data.context, config.data.vocab
+        weights = m.layers * 12 * m.width**2 + 2 * v * m.width
+        # training: forward and backward (6 FLOPs per weight and symbol); writing: a forward of the
+        # window per position written (2 per weight and symbol, L positions)
+        return n * length, 6 * weights * m.steps * m.batch_size * length + 2 * weights * n * length * length
     if name == "M1":
         k = config.model.components
         return n * (d + 1), config.model.em_iters * n * k * (6 * d * d + 10)  # draws and a component choice; EM passes
@@ -359,6 +415,8 @@ def run_workload(name: str, budget: float, scale: float) -> dict:
             done, seconds = baseline_sklearn(config, budget, loops)
         elif b == "e":
             done, seconds = baseline_ngram_one_at_a_time(config, budget, loops)
+        elif b == "f":
+            done, seconds = baseline_transformer_one_at_a_time(config, budget, loops)
         else:
             done, seconds = baseline_flow_one_at_a_time(config, budget, loops)
         rate = done * g / seconds

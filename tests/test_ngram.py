@@ -174,6 +174,7 @@ def tiny_text_config(**keys):
     return config
 
 
+@pytest.mark.slow
 def test_held_out_perplexity_rises_under_replace_and_levels_off_under_accumulate():
     # Shumailov et al. (2024), Fig. 1b and 1c, and Gerstgrasser et al. (2024), in miniature. With
     # smoothing each generation writes some noise, which accumulation dilutes by 1 / t: its
@@ -223,6 +224,7 @@ def test_bad_text_configs_are_refused_by_name(keys, message):
         validate(tiny_text_config(**keys))
 
 
+@pytest.mark.slow
 def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop(tmp_path):
     from mad.report import text as text_report
 
@@ -238,7 +240,9 @@ def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop
     assert section.count("<tr>") == 1 + len(continuations)
 
 
-@pytest.mark.parametrize("loop,keys", [("replace", {}), ("accumulate", {}), ("fresh", {"loop.n_real": 4})])
+@pytest.mark.parametrize(
+    "loop,keys", [("replace", {}), pytest.param("accumulate", {}, marks=pytest.mark.slow), pytest.param("fresh", {"loop.n_real": 4}, marks=pytest.mark.slow)]
+)
 def test_the_unigram_loops_squared_error_follows_the_refit_law(loop, keys):
     # Order 1: the categorical chain on the written symbols (n_syn L of them per generation), started
     # from windows of real text, whose correlated symbols set the first fit's error (docs/theory.md).

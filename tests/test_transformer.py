@@ -107,6 +107,7 @@ def config(**keys):
     return c
 
 
+@pytest.mark.slow
 def test_each_start_trains_from_what_it_says():
     text = make_data(config())
     windows = jnp.asarray(corpus.load(8, 6, 16).train[:60].reshape(10, 6), jnp.float32)

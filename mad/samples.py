@@ -54,7 +54,10 @@ def model_samples(config: Config, generations: Sequence[int], n: int = 1000, poi
     from mad.data import make_data
     from mad.families import family_spec, make_family
 
-    if not family_spec(config.model.name).draws_points:
+    spec = family_spec(config.model.name)
+    if spec.showcase is not None:
+        raise ConfigError(f"model={config.model.name} shows what it writes in its run's report.html (and figures/), not as sample figures")
+    if not spec.draws_points:
         raise ConfigError(f"model={config.model.name} does not draw points: sample figures need a family that does")
     bad = [t for t in generations if not 0 <= t <= config.generations]
     if bad:

@@ -29,6 +29,8 @@ EXPECTED = {
     "curation": ({"candidates": 5}, "replace"),
     "correction": ({"gamma": 5}, "replace"),
     "verifier": ({"fpr": 5}, "replace"),
+    "order": ({"order": 4}, "replace"),
+    "start": ({"start": 3}, "replace"),
 }
 
 
@@ -54,6 +56,8 @@ def test_shipped_grid_expands(name):
         assert config.model.name == "categorical" and config.data.name == "zipf"
     if name == "verifier":
         assert config.model.name == "classifier" and config.data.name == "two_classes"
+    if name in ("order", "start"):
+        assert config.data.name == "text" and config.model.name == {"order": "ngram", "start": "transformer"}[name]
     if name == "em_iters":
         assert config.model.tol == 0.0
 

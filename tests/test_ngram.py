@@ -72,6 +72,18 @@ def test_reference_is_the_fit_on_every_window_of_the_stream(order):
     np.testing.assert_allclose(ngram.reference_probs(text, order, 0.5), want, rtol=1e-12)
 
 
+def test_a_pool_of_windows_is_summarised_as_the_counts_of_its_kept_rows():
+    # accumulate_subsample keeps windows as float rows and counts those its mask keeps.
+    text = small_text(vocab=4, context=5)
+    fam = ngram.family(text=text, order=2, alpha=0.0, dtype=jnp.float64)
+    rows = fam.draw(jax.random.key(0), None, 12, 1.0)
+    mask = jnp.arange(12) % 3 == 0
+    kept = fam.summarize(rows, mask)
+    want = ngram.count(ngram.Grams(4, 2, 5), jnp.asarray(rows[::3], jnp.int32), jnp.float64)
+    np.testing.assert_array_equal(kept.counts, want.counts)
+    assert float(kept.total) == 4
+
+
 def test_fit_smooths_additively_and_gives_unseen_contexts_the_uniform_row():
     counts = ngram.NgramCounts(jnp.array([[3.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), jnp.asarray(1.0))
     np.testing.assert_allclose(ngram.fit(counts, 0.0).probs, [[0.75, 0.25, 0.0], [1 / 3, 1 / 3, 1 / 3]])
@@ -216,7 +228,7 @@ def test_a_user_corpus_is_read_from_data_path(tmp_path):
         ({"model.order": 8}, "model.order=8 with data.vocab=12 needs a table of"),
         ({"data.name": "zipf"}, "data=zipf cannot be fitted by model=ngram"),
         ({"loop.top_p": 0.0}, "loop.top_p=0.0 must lie in (0, 1]"),
-        ({"loop.name": "accumulate_subsample"}, "loop=accumulate_subsample is not available for model=ngram"),
+        ({"loop.name": "accumulate_subsample", "loop.n_fit": 64}, "loop.n_fit=64 must be <= loop.n_init=32"),
     ],
 )
 def test_bad_text_configs_are_refused_by_name(keys, message):

@@ -73,11 +73,13 @@ def contexts_of(grams: Grams, sequences: Int[Array, "n l"]) -> Int[Array, "n l"]
     return ctx.T
 
 
-def count(grams: Grams, sequences: Int[Array, "n l"], dtype) -> NgramCounts:
-    """(context, symbol) counts of n sequences."""
+def count(grams: Grams, sequences: Int[Array, "n l"], dtype, weights=None) -> NgramCounts:
+    """(context, symbol) counts of n sequences (each counted with its weight, if given)."""
     flat = (contexts_of(grams, sequences) * grams.vocab + sequences).ravel()
-    counts = jnp.zeros(grams.contexts * grams.vocab, dtype).at[flat].add(1.0)
-    return NgramCounts(counts.reshape(grams.contexts, grams.vocab), jnp.asarray(sequences.shape[0], dtype))
+    each = 1.0 if weights is None else jnp.repeat(weights.astype(dtype), sequences.shape[1])
+    counts = jnp.zeros(grams.contexts * grams.vocab, dtype).at[flat].add(each)
+    total = sequences.shape[0] if weights is None else jnp.sum(weights.astype(dtype))
+    return NgramCounts(counts.reshape(grams.contexts, grams.vocab), jnp.asarray(total, dtype))
 
 
 def fit(stats: NgramCounts, alpha: float) -> NgramParams:
@@ -156,14 +158,24 @@ def family(*, text, order: int, alpha: float, dtype, temperature: float = 1.0, t
         table = sampling_table(params.probs, lam, temperature=temperature, top_k=top_k, top_p=top_p)
         return count(grams, write(key, grams, table, n), dtype)
 
+    windows = real_windows(text)
+
+    def draw(key, params, n, lam):  # windows as float rows of symbol indices, for point pools
+        if params is None:
+            return windows(key, n).astype(dtype)
+        return write(key, grams, sampling_table(params.probs, lam, temperature=temperature, top_k=top_k, top_p=top_p), n).astype(dtype)
+
+    def summarize(rows, mask=None):
+        return count(grams, jnp.round(rows).astype(jnp.int32), dtype, mask)
+
     return summed_family(
         reference=reference,
-        real=lambda key, n: count(grams, real_windows(text)(key, n), dtype),
+        real=lambda key, n: count(grams, windows(key, n), dtype),
         synthetic=synthetic,
         merge=merge,
         fit=lambda key, frame, stats: fit(stats, alpha),
         what="n-gram counts",
-    )
+    )._replace(draw=draw, summarize=summarize)
 
 
 def real_windows(text):
@@ -348,7 +360,6 @@ SPEC = FamilySpec(
     truncation=True,
     metrics=_metrics,
     metric_docs=_docs,
-    draws_points=False,
     validate=_validate,
     theory=_theory,
     showcase=lambda config, run_dir: _showcase(config, run_dir),

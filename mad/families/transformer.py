@@ -221,10 +221,10 @@ class TransformerConfig:
     layers: int = 2
     width: int = 32
     heads: int = 2
-    steps: int = 100
+    steps: int = 50
     batch_size: int = 32
     optimizer: str = "adam"
-    lr: float = 3e-3
+    lr: float = 1e-2
     start: str = "fresh"
     pretrain_steps: int = 500
 

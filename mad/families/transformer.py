@@ -285,6 +285,7 @@ def writer(config, data, fam):
         scorer=(Grams(data.vocab, SCORER_ORDER, data.context), scorer),
         write=jax.jit(lambda key, params, n: lm.write(key, params.net, n, lp.lam, **trunc), static_argnums=2),
         extend=extend,
+        shown=500,  # a forward pass of the whole window per symbol written
     )
 
 

@@ -19,7 +19,6 @@ import numpy as np
 
 from mad.config import Config
 
-SHOWN = 2000  # sequences per generation in the histogram
 CONTINUATIONS = 3  # continuations of the prompt per generation
 
 
@@ -29,13 +28,13 @@ class Writer(NamedTuple):
     scorer: Any  # (grams, probs): the generation-0 n-gram model that scores written windows
     write: Callable  # write(key, params, n) -> (n, L) windows, as the loop writes them
     extend: Callable  # extend(key, params, prompt, k) -> (k, L - len(prompt)): the rest of k windows
-
+    shown: int = 2000  # windows per generation in the histogram
 
 def shown_generations(generations: int) -> list[int]:
     return sorted({0, 1, max(1, generations // 4), max(1, generations // 2), generations})
 
 
-def written_text(config: Config, writer_of: Callable, point: int = 0, loop: int = 0, n: int = SHOWN):
+def written_text(config: Config, writer_of: Callable, point: int = 0, loop: int = 0, n: int | None = None):
     """{t: per-window generation-0 perplexities}, {t: continuations of the prompt} (0: the real
     one), the prompt; writer_of(config, data, family) -> Writer."""
     from mad.data import make_data
@@ -46,6 +45,7 @@ def written_text(config: Config, writer_of: Callable, point: int = 0, loop: int 
     data = make_data(config)
     family = make_family(config, data)
     writer = writer_of(config, data, family)
+    n = writer.shown if n is None else n
     grams, scorer = writer.scorer
     params = model_params(config, point, loop)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), point), loop)

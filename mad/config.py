@@ -245,12 +245,23 @@ class MetricsConfig:
     one held-out set (the SE then covers the loops' spread given that set), `per_loop` scores
     nll_test on each loop's own set (fresh real draws, or a bootstrap of the held-out split for
     data without a known law), so the SE also covers the choice of test set; the k-NN metrics
-    and MMD keep the fixed set (their real side is computed once)."""
+    and MMD keep the fixed set (their real side is computed once). `every`: metrics of
+    generations 0, 1, every, 2 every, ... and the last only (`measured`), for runs whose metrics
+    cost more than their loops; the loops themselves still run every generation."""
 
     samples: int = 512
     k: int = 5
     mode_share: float = 0.25
     test_set: str = "fixed"
+    every: int = 1
+
+    def measured(self, generations: int):
+        """The generations whose metrics are computed (a numpy array): 0, 1, multiples of `every`,
+        and the last."""
+        import numpy as np
+
+        t = np.arange(generations + 1)
+        return t[(t <= 1) | (t % self.every == 0) | (t == generations)]
 
 
 TEST_SETS = ("fixed", "per_loop")
@@ -367,6 +378,7 @@ def validate(config: Config) -> Config:
     if not (isinstance(config.metrics.mode_share, (int, float)) and 0.0 < config.metrics.mode_share <= 1.0):
         raise ConfigError(f"metrics.mode_share={config.metrics.mode_share!r} must lie in (0, 1]")
     choice("metrics.test_set", config.metrics.test_set, TEST_SETS)
+    integer("metrics.every", config.metrics.every, 1)
     for kind in config.save.formats:
         choice("save.formats", kind, FIGURE_FORMATS)
     choice("logger.wandb.mode", config.logger.wandb.mode, WANDB_MODES)

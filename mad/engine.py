@@ -155,14 +155,27 @@ def trajectory_fn(program: Program) -> Callable[[jax.Array, Knobs], dict]:
         state = loop.init(jax.random.fold_in(key, 1), knobs)
         test_key = metric_key(key, -1)  # a loop's own test set (metrics.test_set=per_loop)
 
+        one = scored(metric_key(key, 1), state, knobs, test_key)
+        every = program.metrics.every
+
         def generation(state, t):
             state = loop.step(state, jax.random.fold_in(key, t), knobs)
-            return state, scored(metric_key(key, t), state, knobs, test_key)
+            if every == 1:
+                return state, scored(metric_key(key, t), state, knobs, test_key)
+            # t is the same for every loop, so under vmap this stays a branch: skipped metrics cost nothing.
+            measure = (t % every == 0) | (t == program.generations)
+            values = jax.lax.cond(
+                measure, lambda: scored(metric_key(key, t), state, knobs, test_key), lambda: jax.tree.map(jnp.zeros_like, one)
+            )
+            return state, values
 
         _, later = jax.lax.scan(generation, state, jnp.arange(2, program.generations + 1))
-        one = scored(metric_key(key, 1), state, knobs, test_key)
         first = jax.tree.map(lambda a, b: jnp.stack([a, b]), real(metric_key(key, 0), one), one)
-        return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
+        out = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, later)
+        if every == 1:
+            return out
+        kept = jnp.asarray(program.metrics.measured(program.generations))
+        return jax.tree.map(lambda a: a[kept], out)
 
     return trajectory
 
@@ -250,7 +263,7 @@ def lane_terms(program: Program) -> dict[str, int]:
     rows = loop_spec(loop.name).point_rows(loop, program.generations, family.exact_pooling)
     terms = {
         "data.dim (d x d parameters)": 4 * dim * dim,
-        "generations (each metric's trajectory)": 16 * (program.generations + 1),
+        "generations (each metric's trajectory)": 16 * len(program.metrics.measured(program.generations)),
         "loop.n_syn and loop.n_real (the loop's point pool)": rows * dim,
     }
     for key, floats in family.lane_floats(config).items():

@@ -26,7 +26,7 @@ from mad.config import GROUPS, Config, ConfigError, axis_name, option_name, repl
 # Dimension names of results.nc other than grid axes: an axis may not take them.
 RESERVED_NAMES = ("stat", "generation")
 # Keys a grid may not vary: they set the size of the result arrays or how the run is organised.
-FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid", "logger", "resume", "shard")
+FIXED_KEYS = ("loops", "generations", "seed", "chunk", "progress", "save", "grid", "logger", "resume", "shard", "metrics.every")
 
 Resolver = Callable[[str, str], Any]
 
@@ -129,12 +129,12 @@ def axes_of(config: Config) -> list[Axis]:
     out = []
     for path, values in config.grid.items():
         head = path.split(".")[0]
-        if head in FIXED_KEYS:
+        if head in FIXED_KEYS or path in FIXED_KEYS:
             raise ConfigError(f"grid axis {path!r} is not allowed: the grid cannot vary {', '.join(FIXED_KEYS)}")
         if isinstance(values, dict):
             axis = _linked_axis(path, values)
             for linked, _ in axis.links:
-                if linked.split(".")[0] in FIXED_KEYS:
+                if linked.split(".")[0] in FIXED_KEYS or linked in FIXED_KEYS:
                     raise ConfigError(f"grid axis {path!r} may not set {linked!r}")
             out.append(axis)
             continue

@@ -151,16 +151,19 @@ def summary_dataset(
     stats: Mapping[int, Mapping[str, np.ndarray]],
     theory: Mapping[int, Mapping[str, np.ndarray]],
     *,
-    generations: int,
+    generations: int | np.ndarray,
     attrs: Mapping[str, Any],
     docs: Mapping[str, str],
     configs: Mapping[int, str] | None = None,
 ) -> xr.Dataset:
     """Assemble per-point statistics (stat, generation) and theory (generation) into one Dataset,
-    with each grid point's resolved config (YAML) as the string variable `point_config`."""
+    with each grid point's resolved config (YAML) as the string variable `point_config`.
+    `generations`: G (generations 0..G) or the generations measured (metrics.every), which the
+    statistics and the theory give in that order."""
     dims = [a.name for a in axes]
-    coords = {**_coords(axes), "stat": list(STATS), "generation": np.arange(generations + 1)}
-    tail = (len(STATS), generations + 1)
+    generation = _generation_axis(generations)
+    coords = {**_coords(axes), "stat": list(STATS), "generation": generation}
+    tail = (len(STATS), len(generation))
     # Points of different families (a grid over `model`) report different metrics: each variable
     # is NaN at the points that do not report it.
     names = list(dict.fromkeys(name for s in stats.values() for name in s))
@@ -172,7 +175,7 @@ def summary_dataset(
     for key in theory_names:
         metric = key.removesuffix("_std")
         spread = key != metric
-        arr = _grid_array(axes, {i: t[key] for i, t in theory.items() if key in t}, (generations + 1,), np.float64, np.nan)
+        arr = _grid_array(axes, {i: t[key] for i, t in theory.items() if key in t}, (len(generation),), np.float64, np.nan)
         what = "standard deviation" if spread else "expectation"
         label = f"{metric}_theory" + ("_std" if spread else "")
         data[label] = xr.Variable(dims + ["generation"], arr, {"long_name": f"closed-form {what} of {metric}"})
@@ -182,14 +185,19 @@ def summary_dataset(
     return xr.Dataset(data, coords=coords, attrs=dict(attrs))
 
 
+def _generation_axis(generations) -> np.ndarray:
+    return np.arange(generations + 1) if np.ndim(generations) == 0 else np.asarray(generations)
+
+
 def loops_dataset(
-    axes: Sequence, values: Mapping[int, Mapping[str, np.ndarray]], *, loops: int, generations: int, attrs: Mapping[str, Any]
+    axes: Sequence, values: Mapping[int, Mapping[str, np.ndarray]], *, loops: int, generations: int | np.ndarray, attrs: Mapping[str, Any]
 ) -> xr.Dataset:
     """Per-loop trajectories: (grid axes..., loop, generation); the loop index is `loop_index`
     when a grid axis is itself named `loop` (a grid over loop options)."""
     index = "loop_index" if any(a.name == "loop" for a in axes) else "loop"
     dims = [a.name for a in axes] + [index, "generation"]
-    coords = {**_coords(axes), index: np.arange(loops), "generation": np.arange(generations + 1)}
+    generation = _generation_axis(generations)
+    coords = {**_coords(axes), index: np.arange(loops), "generation": generation}
     samples = {}
     for v in values.values():
         for name, arr in v.items():
@@ -198,7 +206,7 @@ def loops_dataset(
     for name, sample in samples.items():
         fill = False if sample.dtype == bool else np.nan
         by_point = {i: v[name] for i, v in values.items() if name in v}
-        arr = _grid_array(axes, by_point, (loops, generations + 1), sample.dtype, fill)
+        arr = _grid_array(axes, by_point, (loops, len(generation)), sample.dtype, fill)
         data[name] = xr.Variable(dims, arr)
     return xr.Dataset(data, coords=coords, attrs=dict(attrs))
 

@@ -95,7 +95,8 @@ def run(
                 if checkpoint is not None:
                     results.save_point(checkpoint, point.index, stamps[point.index], point_stats, point_loops)
             progress.points_done(len(members))
-    predictions = {p.index: theory.predict(p.config) for p in points}
+    measured = config.metrics.measured(config.generations)  # metrics.every: a subset of 0..G
+    predictions = {p.index: {k: np.asarray(v)[measured] for k, v in theory.predict(p.config).items()} for p in points}
 
     attrs = {
         "config": results.config_yaml(config),
@@ -109,12 +110,12 @@ def run(
         "grid_points": [p.index for p in points],  # the grid points this run computed
     }
     summary = results.summary_dataset(
-        axes, stats, predictions, generations=config.generations, attrs=attrs, docs=_docs(points),
+        axes, stats, predictions, generations=measured, attrs=attrs, docs=_docs(points),
         configs={p.index: results.point_yaml(p.config) for p in points},
     )  # fmt: skip
     loops = None
     if keep_loops:
-        loops = results.loops_dataset(axes, loop_values, loops=config.loops, generations=config.generations, attrs=attrs)
+        loops = results.loops_dataset(axes, loop_values, loops=config.loops, generations=measured, attrs=attrs)
     return Result(summary, loops, tuple(points))
 
 

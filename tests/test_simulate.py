@@ -8,7 +8,7 @@ import pytest
 
 import mad
 from mad import engine
-from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig
+from mad.config import Config, ConfigError, DataConfig, LoopConfig, ModelConfig, validate
 from mad.grid import expand, load_option
 from mad.results import STATS
 
@@ -252,3 +252,22 @@ def test_progress_moves_within_a_single_program():
     assert sum(Counter.calls[1:]) == Counter.calls[0] == 2 * 10 * 2
     for (a, _), (b, _) in zip(quiet, moving):  # the same statistics, whatever the split
         np.testing.assert_allclose(a["trace_ratio"], b["trace_ratio"], rtol=1e-5, atol=1e-6)
+
+
+def test_metrics_every_k_generations_are_those_of_the_full_run():
+    # metrics.every=3 computes generations 0, 1, 3, 6 and the last; those values (and the closed
+    # forms beside them) are the full run's, since each generation keeps its keys.
+    full_config = Config(loops=64, generations=8, precision="float64", progress=False)
+    full = mad.simulate(full_config)
+    sparse = mad.simulate(dataclasses.replace(full_config, metrics=dataclasses.replace(full_config.metrics, every=3)))
+    assert list(sparse.generation.values) == [0, 1, 3, 6, 8]
+    for name in ("trace_ratio", "trace_ratio_theory", "logdet_ratio", "nonfinite"):
+        np.testing.assert_allclose(sparse[name].values, full[name].sel(generation=[0, 1, 3, 6, 8]).values, rtol=1e-9, err_msg=name)
+
+
+def test_metrics_every_is_checked_and_not_a_grid_axis():
+    config = Config(loops=8, generations=4, progress=False)
+    with pytest.raises(ConfigError, match="metrics.every=0 must be an integer >= 1"):
+        validate(dataclasses.replace(config, metrics=dataclasses.replace(config.metrics, every=0)))
+    with pytest.raises(ConfigError, match="grid axis 'metrics.every' is not allowed"):
+        expand(dataclasses.replace(config, grid={"metrics.every": [1, 2]}))

@@ -91,6 +91,7 @@ def run_dirs(paths: Sequence[Path]) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from mad.report import showcase
     from mad.report.figures import write_figures
     from mad.report.html import write_report
     from mad.results import ResultsError, read_netcdf, write_netcdf
@@ -117,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if loops is not None:
         write_netcdf(loops, args.out / "loops.nc")
     figures = write_figures(summary, args.out / "figures")
-    log.info("report: %s", write_report(summary, args.out, figures))
+    shown, extra = showcase(summary, args.out)
+    log.info("report: %s", write_report(summary, args.out, [*figures, *shown], extra))
     return 0
 
 

@@ -154,6 +154,7 @@ def _remove_if_only_hydra(out: Path) -> None:
 
 def _write(result, out: Path, config: Config) -> None:
     """results.nc first (and loops.nc), then the figures, the report and the W&B runs."""
+    from mad.report import showcase
     from mad.report.figures import write_figures
     from mad.report.html import write_report
     from mad.results import write_netcdf
@@ -164,15 +165,8 @@ def _write(result, out: Path, config: Config) -> None:
         log.info("per-loop trajectories: %s", write_netcdf(result.loops, out / "loops.nc"))
     _remove_checkpoints(out)
     figures = write_figures(result.summary, out / "figures", tuple(config.save.formats))
-    extra = ""
-    if result.points:  # what the first grid point's models write or draw, where the family shows it
-        from mad.families import family_spec
-
-        first = min(result.points, key=lambda p: p.index)
-        showcase = family_spec(first.config.model.name).showcase
-        if showcase is not None:
-            shown, extra = showcase(first.config, out)
-            figures = [*figures, *shown]
+    shown, extra = showcase(result.summary, out)  # what the models write, for the families that show it
+    figures = [*figures, *shown]
     log.info("figures: %s (%d)", out / "figures", len(figures))
     log.info("report: %s", write_report(result.summary, out, figures, extra))
     log_sweep(result.summary, out, _wandb_settings(config), figures, point_configs_of(result.points))

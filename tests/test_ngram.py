@@ -276,3 +276,13 @@ def test_the_unigram_loops_squared_error_follows_the_refit_law(loop, keys):
 def test_no_closed_form_is_drawn_where_none_holds():
     for keys in ({"model.order": 2, "model.alpha": 0.0}, {"model.order": 1, "model.alpha": 0.1}, {"model.order": 1, "model.alpha": 0.0, "loop.lam": 0.8}):
         assert ngram.SPEC.theory(tiny_text_config(**keys), mad.loops.loop_spec("replace")) == {}
+
+
+def test_the_report_of_a_saved_run_shows_its_first_points_text(tmp_path):
+    # mad.report.build and mad.merge read the grid point's config back from the results.
+    from mad.report import showcase
+
+    ds = mad.simulate(dataclasses.replace(tiny_text_config(generations=2), grid={"model.order": [1, 2]}))
+    figures, section = showcase(ds, tmp_path)
+    assert figures == [tmp_path / "figures" / "written_perplexity.png"] and "Loop 0 of grid point 0" in section
+    assert showcase(mad.simulate(Config(loops=4, generations=1, progress=False)), tmp_path) == ([], "")

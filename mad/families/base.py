@@ -139,8 +139,8 @@ class FamilySpec:
     verification: bool = False
     """Its synthetic examples carry labels that a verifier (config group `verifier`) can check."""
     showcase: Optional[Callable[..., Any]] = None
-    """showcase(config, run_dir) -> (figure paths, HTML): what one loop's models write across
-    generations, for the report (mad.report.text for language models); None: nothing."""
+    """showcase(config, run_dir, point) -> (figure paths, HTML): what loop 0 of grid point `point`
+    writes across generations, for the report (mad.report.text for language models); None: nothing."""
     lane_floats: Callable[[Any], Mapping[str, int]] = lambda config: {}
     """{what, with the keys that size it: floats} of one loop's working data in one generation,
     beyond parameters and outputs (the memory check names the largest)."""

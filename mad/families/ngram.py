@@ -329,10 +329,10 @@ def writer(config, data, fam):
     )
 
 
-def _showcase(config, run_dir):
+def _showcase(config, run_dir, point=0):
     from mad.report.text import showcase
 
-    return showcase(config, run_dir, writer)
+    return showcase(config, run_dir, writer, point)
 
 
 def _docs():
@@ -362,6 +362,6 @@ SPEC = FamilySpec(
     metric_docs=_docs,
     validate=_validate,
     theory=_theory,
-    showcase=lambda config, run_dir: _showcase(config, run_dir),
+    showcase=_showcase,
     lane_floats=_lane_floats,
 )

@@ -289,10 +289,10 @@ def writer(config, data, fam):
     )
 
 
-def _showcase(config, run_dir):
+def _showcase(config, run_dir, point=0):
     from mad.report.text import showcase
 
-    return showcase(config, run_dir, writer)
+    return showcase(config, run_dir, writer, point)
 
 
 SPEC = FamilySpec(

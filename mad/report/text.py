@@ -87,17 +87,18 @@ def histogram_figure(perplexities: dict[int, np.ndarray], title: str):
     return fig
 
 
-def showcase(config: Config, run_dir: Path, writer_of: Callable) -> tuple[list[Path], str]:
-    """figures/written_perplexity.png and the report's HTML section of continuations."""
+def showcase(config: Config, run_dir: Path, writer_of: Callable, point: int = 0) -> tuple[list[Path], str]:
+    """figures/written_perplexity.png and the report's HTML section of continuations, for loop 0
+    of grid point `point`."""
     import matplotlib.pyplot as plt
 
     from mad.files import atomic_path
 
-    perplexities, continuations, prompt = written_text(config, writer_of)
+    perplexities, continuations, prompt = written_text(config, writer_of, point)
     folder = Path(run_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "written_perplexity.png"
-    fig = histogram_figure(perplexities, f"loop 0 of the first grid point ({config.loop.name}, lam={config.loop.lam}): the tail grows")
+    fig = histogram_figure(perplexities, f"loop 0 of grid point {point} ({config.loop.name}, lam={config.loop.lam}): the tail grows")
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
@@ -108,7 +109,7 @@ def showcase(config: Config, run_dir: Path, writer_of: Callable) -> tuple[list[P
         for t, texts in sorted(continuations.items())
     )
     section = f"""<h2>What the models write</h2>
-<p>Loop 0 of the first grid point, recomputed. Each row completes the held-out window that
+<p>Loop 0 of grid point {point}, recomputed. Each row completes the held-out window that
 begins <code>{html.escape(prompt)}</code> with the model of one generation (real: how the
 held-out text goes on).</p>
 <table><tr><th>generation</th><th>continuations</th></tr>

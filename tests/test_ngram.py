@@ -278,6 +278,7 @@ def test_no_closed_form_is_drawn_where_none_holds():
         assert ngram.SPEC.theory(tiny_text_config(**keys), mad.loops.loop_spec("replace")) == {}
 
 
+@pytest.mark.slow
 def test_the_report_of_a_saved_run_shows_its_first_points_text(tmp_path):
     # mad.report.build and mad.merge read the grid point's config back from the results.
     from mad.report import showcase

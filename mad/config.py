@@ -255,6 +255,12 @@ class MetricsConfig:
     test_set: str = "fixed"
     every: int = 1
 
+    def measured_count(self, generations: int) -> int:
+        """How many generations `measured` lists, without listing them (generations may be huge)."""
+        if self.every == 1 or generations <= 1:
+            return generations + 1
+        return 2 + generations // self.every + (generations % self.every != 0)
+
     def measured(self, generations: int):
         """The generations whose metrics are computed (a numpy array): 0, 1, multiples of `every`,
         and the last."""

@@ -263,7 +263,7 @@ def lane_terms(program: Program) -> dict[str, int]:
     rows = loop_spec(loop.name).point_rows(loop, program.generations, family.exact_pooling)
     terms = {
         "data.dim (d x d parameters)": 4 * dim * dim,
-        "generations (each metric's trajectory)": 16 * len(program.metrics.measured(program.generations)),
+        "generations (each metric's trajectory)": 16 * program.metrics.measured_count(program.generations),
         "loop.n_syn and loop.n_real (the loop's point pool)": rows * dim,
     }
     for key, floats in family.lane_floats(config).items():

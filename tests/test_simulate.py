@@ -188,7 +188,7 @@ def test_compiled_programs_are_unmapped_before_the_process_runs_out_of_maps():
         ("gmm", {"backend": "suffstats"}, r"model\.backend='suffstats' is not a key of model=gmm; its keys are: model\.components"),
         ("flow", {"hiden": 8}, r"model\.hiden=8 is not a key of model=flow \(did you mean model\.hidden\?\)"),
         ("poisson", {"alpha": 1.0}, r"model\.alpha=1\.0 is not a key of model=poisson; its keys are: none besides model\.name"),
-        ("vae", {}, r"model\.name='vae' is not allowed; choose one of gaussian, gmm, kde, flow, categorical, poisson, linreg"),
+        ("vae", {}, r"model\.name='vae' is not allowed; choose one of gaussian, gmm, kde, flow, categorical, ngram, transformer, poisson, linreg"),
     ],
 )
 def test_a_family_has_only_its_own_model_keys(name, keys, match):
@@ -261,6 +261,10 @@ def test_metrics_every_k_generations_are_those_of_the_full_run():
     full = mad.simulate(full_config)
     sparse = mad.simulate(dataclasses.replace(full_config, metrics=dataclasses.replace(full_config.metrics, every=3)))
     assert list(sparse.generation.values) == [0, 1, 3, 6, 8]
+    for g in range(12):
+        for k in (1, 2, 3, 5, 20):
+            metrics = dataclasses.replace(full_config.metrics, every=k)
+            assert metrics.measured_count(g) == len(metrics.measured(g)), (g, k)
     for name in ("trace_ratio", "trace_ratio_theory", "logdet_ratio", "nonfinite"):
         np.testing.assert_allclose(sparse[name].values, full[name].sel(generation=[0, 1, 3, 6, 8]).values, rtol=1e-9, err_msg=name)
 

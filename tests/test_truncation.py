@@ -96,5 +96,5 @@ def test_bad_truncation_is_refused_naming_the_key(change, message, no_compilatio
 
 
 def test_top_p_on_a_gaussian_is_refused(no_compilation):
-    with pytest.raises(mad.ConfigError, match=r"loop\.top_p=0\.9 \(truncated sampling\) needs a family that samples a vocabulary: model=categorical; model=gaussian has none"):
+    with pytest.raises(mad.ConfigError, match=r"loop\.top_p=0\.9 \(truncated sampling\) needs a family that samples a vocabulary: model=categorical or model=ngram or model=transformer; model=gaussian has none"):
         mad.validate(Config(loop=LoopConfig(top_p=0.9)))

@@ -313,7 +313,6 @@ def baseline_transformer_one_at_a_time(config, budget: float, max_loops: int) ->
     """(f) the same transformers trained one network at a time: a jitted optax step and a jitted
     writer, called from Python for every step, generation and loop."""
     import jax
-    import jax.numpy as jnp
     import optax
 
     from mad.data import make_data
@@ -331,7 +330,7 @@ def baseline_transformer_one_at_a_time(config, budget: float, max_loops: int) ->
     @jax.jit
     def step(net, state, x, key):
         batch = x[jax.random.randint(key, (m.batch_size,), 0, x.shape[0])]
-        grads = jax.grad(lambda net: -jnp.mean(lm.log_likelihood(net, batch)) / lm.length)(net)
+        grads = jax.grad(lm.loss)(net, batch)
         updates, state = opt.update(grads, state, net)
         return optax.apply_updates(net, updates), state
 

@@ -108,6 +108,20 @@ def optimizer(name: str, lr: float) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(10.0), make(lr))
 
 
+def descend(loss, net, opt: optax.GradientTransformation, key: jax.Array, steps: int, batch):
+    """`steps` optimiser steps of loss(net, batch(k)), a fresh minibatch per step's key, as one
+    scan (the training run of every network family)."""
+
+    def step(carry, k):
+        net, state = carry
+        grads = jax.grad(loss)(net, batch(k))
+        updates, state = opt.update(grads, state, net)
+        return (optax.apply_updates(net, updates), state), None
+
+    (net, _), _ = jax.lax.scan(step, (net, opt.init(net)), jax.random.split(key, steps))
+    return net
+
+
 def standardisation(data: Points) -> tuple[Float[Array, " d"], Float[Array, " d"]]:
     loc = data.w @ data.x
     var = data.w @ (data.x - loc[None, :]) ** 2
@@ -122,13 +136,7 @@ def train(flow: Flow, key: jax.Array, net, data: Points, *, steps: int, batch_si
     def loss(net, batch):
         return -jnp.mean(flow.log_prob_std(net, batch))
 
-    def step(carry, k):
-        net, state = carry
-        grads = jax.grad(loss)(net, x[resample_rows(k, data.w, batch_size)])
-        updates, state = opt.update(grads, state, net)
-        return (optax.apply_updates(net, updates), state), None
-
-    (net, _), _ = jax.lax.scan(step, (net, opt.init(net)), jax.random.split(key, steps))
+    net = descend(loss, net, opt, key, steps, lambda k: x[resample_rows(k, data.w, batch_size)])
     return FlowParams(net, loc, log_scale)
 
 

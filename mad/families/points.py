@@ -62,7 +62,8 @@ def resample_rows(key: jax.Array, w: Float[Array, " n"], size: int) -> jax.Array
 
 
 def point_family(*, data, sample, fit, log_prob=None) -> Family:
-    """A family fitted on weighted points against `data` (a mad.data.RealData): no frame (the
+    """A family fitted on weighted points against `data` (a mad.data.RealData, or anything with
+    `sample(key, n)` giving real rows): no frame (the
     identity), pools keep the points (exact_pooling=False). `sample(key, params, n, lam)` draws
     from a fit; `fit(key, previous, points)` refits (previous: the warm start, None at first);
     `log_prob(params, x)` scores rows (for curation)."""

@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jaxtyping import Array, Float, Int
 
 from mad.families.base import Family, FamilySpec
 from mad.families.categorical import sampling_rows
-from mad.families.flow import OPTIMIZERS, optimizer
-from mad.families.points import Points, merge, points, resample_rows, summarize
+from mad.families.flow import OPTIMIZERS, descend, optimizer
+from mad.families.points import Points, point_family, resample_rows
 
 INIT_KEY = 0x1417  # the fixed initialisation of start=fresh (and of pre-training)
 PRETRAIN_KEY = 0x9E7
@@ -95,6 +95,10 @@ class LM:
         logp = jax.nn.log_softmax(self.module.apply(net, self.inputs(sequences)), axis=-1)
         return jnp.sum(jnp.take_along_axis(logp, sequences[..., None], axis=-1)[..., 0], axis=1)
 
+    def loss(self, net, sequences: Int[Array, "n l"]) -> Float[Array, ""]:
+        """Mean cross-entropy per symbol (nats), what training minimises."""
+        return -jnp.mean(self.log_likelihood(net, sequences)) / self.length
+
     def write(self, key, net, n: int, lam=1.0, *, prefix=None, temperature=1.0, top_k=None, top_p=1.0) -> Int[Array, "n l"]:
         """n windows written position by position (after a fixed `prefix` of symbols, if given)."""
         first = 0 if prefix is None else len(prefix)
@@ -118,17 +122,7 @@ def train(lm: LM, key, net, data: Points, *, steps: int, batch_size: int, opt):
     """`steps` optimiser steps of mean cross-entropy per symbol on windows drawn by weight."""
     sequences = jnp.round(data.x).astype(jnp.int32)
 
-    def loss(net, batch):
-        return -jnp.mean(lm.log_likelihood(net, batch)) / lm.length
-
-    def step(carry, k):
-        net, state = carry
-        grads = jax.grad(loss)(net, sequences[resample_rows(k, data.w, batch_size)])
-        updates, state = opt.update(grads, state, net)
-        return (optax.apply_updates(net, updates), state), None
-
-    (net, _), _ = jax.lax.scan(step, (net, opt.init(net)), jax.random.split(key, steps))
-    return net
+    return descend(lm.loss, net, opt, key, steps, lambda k: sequences[resample_rows(k, data.w, batch_size)])
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,18 +137,7 @@ def _pretrained(text_key, arch, steps: int, batch_size: int, optimizer_name: str
     windows = real_windows(text)
     opt = optimizer(optimizer_name, lr)
 
-    @jax.jit
-    def pretrain(net):
-        def step(carry, k):
-            net, state = carry
-            batch = windows(k, batch_size)
-            grads = jax.grad(lambda net: -jnp.mean(lm.log_likelihood(net, batch)) / lm.length)(net)
-            updates, state = opt.update(grads, state, net)
-            return (optax.apply_updates(net, updates), state), None
-
-        (net, _), _ = jax.lax.scan(step, (net, opt.init(net)), jax.random.split(jax.random.key(PRETRAIN_KEY), steps))
-        return net
-
+    pretrain = jax.jit(lambda net: descend(lm.loss, net, opt, jax.random.key(PRETRAIN_KEY), steps, lambda k: windows(k, batch_size)))
     return jax.tree.map(np.asarray, pretrain(net))
 
 
@@ -178,32 +161,17 @@ def build(config, data) -> Family:
         initial = jax.tree.map(jnp.asarray, _pretrained(text_key, arch, m.pretrain_steps, m.batch_size, m.optimizer, m.lr, config.precision))
     windows = real_windows(data)
 
-    def as_rows(sequences):
-        return sequences.astype(dtype)
-
     def fit(key, frame, stats: Points) -> TransformerParams:
         net = frame.net if m.start == "finetune" and frame is not None else initial
         return TransformerParams(train(lm, key, net, stats, steps=m.steps, batch_size=m.batch_size, opt=opt))
 
-    def sample(key, params, n, lam):
-        return as_rows(lm.write(key, params.net, n, lam, **trunc))
-
-    def draw(key, params, n, lam):
-        return as_rows(windows(key, n)) if params is None else sample(key, params, n, lam)
-
-    return Family(
-        reference=None,
-        real=lambda key, n: points(as_rows(windows(key, n))),
-        synthetic=lambda key, params, n, lam: points(sample(key, params, n, lam)),
-        into_frame=lambda params, stats: stats,
-        out_of_frame=lambda params, stats: stats,
-        merge=merge,
-        fit=fit,
-        draw=draw,
-        summarize=summarize,
-        exact_pooling=False,
+    # Windows are point rows of symbol indices: the point families' pools, merges and curation apply.
+    rows = SimpleNamespace(sample=lambda key, n: windows(key, n).astype(dtype))
+    return point_family(
+        data=rows, fit=fit,
+        sample=lambda key, params, n, lam: lm.write(key, params.net, n, lam, **trunc).astype(dtype),
         log_prob=lambda params, x: lm.log_likelihood(params.net, jnp.round(x).astype(jnp.int32)),
-    )
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- spec

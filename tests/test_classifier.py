@@ -51,6 +51,7 @@ def numpy_replace(rng, *, loops, generations, n_syn, n_init, dim, tpr, fpr):
     return np.array(acc), np.array(kept), np.array(wrong)
 
 
+@pytest.mark.slow
 def test_replace_loop_matches_a_numpy_simulation_of_the_same_law():
     cfg = config(n_syn=30, n_init=6, dim=3, verifier=VerifierConfig(tpr=0.8, fpr=0.3), loops=4096)
     ds = mad.simulate(cfg)
@@ -73,6 +74,7 @@ def test_replace_loop_matches_a_numpy_simulation_of_the_same_law():
         pytest.param("replace", dict(n_syn=40, n_init=40), VerifierConfig(), 5, marks=pytest.mark.slow),  # (d - 1) / n_syn = 0.1
     ],
 )
+@pytest.mark.slow
 def test_loops_follow_the_second_order_theory(loop, sizes, verifier, dim):
     ds = mad.simulate(config(loop, verifier=verifier, dim=dim, generations=6, loops=4096, **sizes))
     assert_on_theory(ds, ("accuracy", "alignment"))
@@ -86,6 +88,7 @@ def test_theory_is_drawn_only_where_its_expansion_holds():
     assert classification.predict(config(n_syn=40, n_init=40, verifier=VerifierConfig(tpr=0.5, fpr=0.6))) == {}  # an unstable threshold
 
 
+@pytest.mark.slow
 def test_degrading_loops_follow_the_large_sample_map():
     # Away from the Bayes rule (an adversarial verifier drives the loops off it) the noise-free map
     # is within a few SE at a large n_syn.

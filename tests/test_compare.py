@@ -1,6 +1,7 @@
 """python -m mad.compare: runs of different configs overlaid metric by metric, with a final table."""
 
 import numpy as np
+import pytest
 
 import mad
 from mad.compare import compare, curves, load, main
@@ -15,6 +16,7 @@ def _run(folder, **config):
     return ds
 
 
+@pytest.mark.slow
 def test_runs_are_overlaid_with_their_theory_and_tabled(tmp_path):
     a = _run(tmp_path / "replace", loop=LoopConfig(n_syn=10))
     _run(tmp_path / "lams", loop=LoopConfig(n_syn=10), grid={"loop.lam": [1.0, 0.5]})

@@ -106,7 +106,12 @@ def _check_run(config: Config) -> None:
     assert_on_theory(ds, with_theory)
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+# Families whose tiny run compiles networks or EM for 10 s or more run in the slow tier only.
+COSTLY = {"gmm", "flow", "transformer"}
+BY_COST = [pytest.param(name, marks=pytest.mark.slow) if name in COSTLY else name for name in FAMILIES]
+
+
+@pytest.mark.parametrize("family", BY_COST)
 def test_family_runs_finite_and_on_its_theory(family):
     _check_run(tiny(family))
 
@@ -126,7 +131,7 @@ COLLAPSE = {
 }
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", BY_COST)
 def test_every_family_reports_collapse_by_its_own_criterion(family):
     # Extreme knobs push some loops past the criterion within a few generations.
     extreme = {
@@ -216,6 +221,7 @@ def test_shipped_model_and_loop_options_are_the_registries():
     assert sorted(p.name[:-5] for p in (folder / "loop").iterdir() if p.name.endswith(".yaml")) == sorted(LOOPS)
 
 
+@pytest.mark.slow
 def test_a_loop_without_a_recursion_gets_no_theory(monkeypatch):
     # A new loop that declares no closed form must not inherit another loop's.
     bare = dataclasses.replace(LOOPS["fresh"], name="bare", moments=None, fixed_point=None, fully_synthetic=False)

@@ -51,6 +51,7 @@ def run(loop: str, gammas, **loop_keys) -> "mad.results.xr.Dataset":
         pytest.param("accumulate_subsample", dict(n_syn=10, n_init=20, n_fit=15), marks=pytest.mark.slow),
     ],
 )
+@pytest.mark.slow
 def test_corrected_loops_follow_their_moment_recursion(loop, keys):
     ds = run(loop, [0.5, 4.0], **keys)
     assert_on_theory(ds)
@@ -59,6 +60,7 @@ def test_corrected_loops_follow_their_moment_recursion(loop, keys):
     assert drift[1] < drift[0]
 
 
+@pytest.mark.slow
 def test_correction_gives_the_replace_loop_a_stationary_law():
     # Without correction the variance collapses geometrically; with it, it settles at a fixed point
     # of the affine recursion, which the long simulation reaches.
@@ -95,6 +97,7 @@ def test_bad_correction_is_refused_naming_the_key(change, message, no_compilatio
         mad.validate(dataclasses.replace(Config(), **change))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", ["replace", *(pytest.param(n, marks=pytest.mark.slow) for n in ("augment", "fresh", "accumulate")), "accumulate_subsample"])
 def test_every_loop_of_a_point_family_can_be_corrected(loop):
     # kde fits the points themselves (no exact pooling): the accumulating loops keep a point buffer.

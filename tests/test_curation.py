@@ -35,6 +35,7 @@ def test_keep_one_is_the_family_itself():
     assert curated(family, 1.0) is family
 
 
+@pytest.mark.slow
 def test_curating_a_gaussian_loop_shrinks_it_and_draws_no_theory():
     # Keeping the likelier half of the draws removes the tails: the variance falls far faster than
     # the uncurated loop's closed form, and no closed form is drawn for the curated point.
@@ -48,6 +49,7 @@ def test_curating_a_gaussian_loop_shrinks_it_and_draws_no_theory():
     assert np.isnan(ds.trace_ratio_theory.sel(keep=0.5)).all() and np.isfinite(ds.trace_ratio_theory.sel(keep=1.0)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,data", [("kde", "gaussian"), pytest.param("flow", "moons", marks=pytest.mark.slow)])
 def test_every_family_that_scores_its_draws_can_be_curated(model, data):
     from mad.config import ModelConfig

@@ -32,6 +32,7 @@ def test_argmax_of_two_candidates_is_the_maximum_of_two_normals():
     assert abs(x.mean() - 1 / math.sqrt(math.pi)) <= 5 * se
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
 def test_bradley_terry_choice_of_two_candidates_matches_quadrature(gamma):
     # The chosen point is X1 with probability e^{g X1} / (e^{g X1} + e^{g X2}): its mean and second
@@ -47,6 +48,7 @@ def test_bradley_terry_choice_of_two_candidates_matches_quadrature(gamma):
     assert abs(np.mean(x**2) - second) <= 5 * np.std(x**2) / math.sqrt(N)
 
 
+@pytest.mark.slow
 def test_many_candidates_approach_the_tilted_density():
     # K -> infinity: the Bradley-Terry choice draws from p(x) e^{r(x)} / Z; quadratic reward around 1
     # with gamma = 1 tilts N(0, 1) into N(1/2, 1/2).
@@ -58,6 +60,7 @@ LOOP = Config(data=DataConfig(dim=1), loop=LoopConfig(n_syn=1000), loops=64, gen
               curation=CurationConfig(reward="quadratic", gamma=1.0, target=1.0))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_loop_approaches_the_idealised_limit_as_k_grows():
     limit = curation.ideal(LOOP)
     np.testing.assert_allclose(limit["trace_ratio"], [1, 1, 1 / 2, 1 / 3, 1 / 4, 1 / 5])  # sigma_t^2 = 1 / (1 + (t - 1) gamma)
@@ -70,6 +73,7 @@ def test_the_loop_approaches_the_idealised_limit_as_k_grows():
     assert gaps[32][0] < 0.02 and gaps[32][1] < 0.03
 
 
+@pytest.mark.slow
 def test_every_point_family_can_be_curated_by_reward():
     config = Config(data=DataConfig(name="gmm_ring"), model=ModelConfig(name="kde"), loop=LoopConfig(n_syn=50), loops=4, generations=3,
                     progress=False, curation=CurationConfig(reward="density", candidates=3))  # fmt: skip
@@ -138,6 +142,7 @@ def test_density_curation_factor_limits():
         assert curation.density_factor(gamma, 4096, 3, "bt", lam) == pytest.approx(1 / (1 + gamma * lam), rel=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop,keys,choice", [("replace", dict(n_syn=10), "bt"), ("accumulate", dict(n_syn=10, n_init=20), "argmax")])
 def test_density_curated_gaussian_loops_follow_their_recursion(loop, keys, choice):
     # A curated point is mu + sqrt(lam c) L z* with z* isotropic: the first moments follow the

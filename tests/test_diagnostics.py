@@ -8,6 +8,7 @@ import mad
 from mad.config import Config, DataConfig, LoopConfig, MetricsConfig, ModelConfig
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", ["accumulate", "accumulate_subsample"])
 def test_pool_size_and_real_share_of_accumulating_loops(loop):
     config = Config(loop=LoopConfig(name=loop, n_syn=30, n_init=50), loops=4, generations=4, progress=False)
@@ -19,6 +20,7 @@ def test_pool_size_and_real_share_of_accumulating_loops(loop):
     assert np.isnan(ds.pool_size.sel(stat="mean").values[0])
 
 
+@pytest.mark.slow
 def test_real_share_of_mixing_loops_is_one_then_the_mix():
     config = Config(loop=LoopConfig(name="fresh", n_real=20, n_syn=60), loops=4, generations=3, progress=False, grid={"loop.real_weight": [None, 0.4]})
     share = mad.simulate(config).real_share.sel(stat="mean")
@@ -27,6 +29,7 @@ def test_real_share_of_mixing_loops_is_one_then_the_mix():
     assert "real_share" not in mad.simulate(Config(loops=4, generations=2, progress=False))
 
 
+@pytest.mark.slow
 def test_mixtures_report_their_em_iterations_and_convergence():
     config = Config(
         model=ModelConfig("gmm", components=2, em_iters=4), data=DataConfig(name="gmm_ring", scale=0.1, n_test=32),

@@ -25,6 +25,7 @@ def test_poisson_survival_is_suresh_closed_form():
         g = 1 - np.exp(-g)
 
 
+@pytest.mark.slow
 def test_poisson_loop_follows_the_survival_law():
     config = Config(
         data=DataConfig(name="poisson", rate=0.05),
@@ -68,6 +69,7 @@ SMALL = Config(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_categorical_loses_its_tail_as_the_absorbing_chain_predicts():
     ds = mad.simulate(SMALL)
     assert_on_theory(ds, ("support_size", "tail_mass_lost"))
@@ -96,6 +98,7 @@ def test_smoothing_prevents_absorption_and_metrics_stay_finite():
     assert np.all(loops.kl_fwd.values < 10) and "support_size_theory" not in result.summary
 
 
+@pytest.mark.slow
 def test_real_word_frequencies_run_in_the_loop():
     tokens = data_discrete.words(300)
     assert len(tokens.probs) == 300 and tokens.symbols[0] == "the"
@@ -131,6 +134,7 @@ REFIT_LOOPS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", list(REFIT_LOOPS))
 def test_refit_squared_error_follows_its_recursion(loop):
     # Both counting families in every loop with fresh or pooled counts, against the exact recursion.

@@ -153,6 +153,7 @@ def test_backends_agree_in_distribution(loop, covariance):
     assert stats.ks_2samp(runs["samples"], runs["suffstats"]).pvalue > 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["samples", "suffstats"])
 def test_first_fit_variance_is_chi2(backend):
     """n sigma_1^2 / sigma_0^2 ~ chi2(n - 1) for the MLE (scipy.stats KS, rate 1e-3)."""

@@ -23,6 +23,7 @@ def random_params(seed=0):
     return flows.FlowParams(net, jnp.array([0.5, -1.0]), jnp.array([0.2, -0.3]))
 
 
+@pytest.mark.slow
 def test_inverse_undoes_forward():
     params = random_params()
     x = jax.random.normal(jax.random.key(2), (50, 2))
@@ -30,6 +31,7 @@ def test_inverse_undoes_forward():
     np.testing.assert_allclose(FLOW.inverse(params.net, z), x, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_density_integrates_to_one():
     params = random_params(3)
     ticks = jnp.linspace(-40.0, 40.0, 1601)  # wide: the perturbed flow has heavy tails
@@ -46,6 +48,7 @@ def test_change_of_variables_matches_finite_differences():
     assert float(log_det[0]) == pytest.approx(float(jnp.linalg.slogdet(jac)[1]), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_nll_towards_the_entropy():
     x = jax.random.normal(jax.random.key(3), (2000, 2)) * jnp.array([[2.0, 0.5]]) + 3.0
     data = points(x)

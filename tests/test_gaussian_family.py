@@ -58,6 +58,7 @@ def test_tril_of_rows_is_the_cholesky_factor_of_the_gram_matrix(m, d):
         np.testing.assert_allclose(t, np.linalg.cholesky(a.T @ a), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["samples", "suffstats"])
 def test_smallest_full_fit_is_finite_in_float32(backend):
     # n = d + 1 points: the scatter is nearly singular in about 1 of 1000 draws. Factoring x^T x in
@@ -74,6 +75,7 @@ def test_smallest_full_fit_is_finite_in_float32(backend):
         assert np.all(np.isfinite(np.asarray(leaf)))
 
 
+@pytest.mark.slow
 def test_smallest_full_fit_in_float32_is_the_float64_fit_to_rounding():
     # The same n = d + 1 points fitted in both precisions: log det agrees to float32 rounding of
     # the data, relative to the conditioning of each sample (measured by the float64 fit).
@@ -99,6 +101,7 @@ def test_frames_are_inverse():
     assert np.allclose(back.mean, m.mean) and np.allclose(back.cov, m.cov)
 
 
+@pytest.mark.slow
 def test_merge_by_counts_and_by_weight_equal_numpy():
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(7, 2)), rng.normal(size=(13, 2)) + 3.0
@@ -120,6 +123,7 @@ def test_merge_by_counts_and_by_weight_equal_numpy():
     assert np.allclose(l @ l.T, np.cov(both.T, aweights=weights, ddof=1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("df", [2, 7])
 def test_bartlett_is_wishart(df):
     # Diagonal of A A^T ~ chi2(df) each (also for singular df < d), trace ~ chi2(d df), rank = min(df, d).
@@ -137,6 +141,7 @@ def test_bartlett_is_wishart(df):
     assert np.linalg.matrix_rank(s[0]) == min(df, d)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("covariance", ["full", "diag", "iso"])
 def test_backends_draw_the_same_law(covariance):
     # Fitted log-variance of a standard sample of n points: samples vs suffstats, two-sample KS.

@@ -19,6 +19,7 @@ def mixture_data(seed=0, n=600):
     return centres[labels] + rng.normal(size=(n, 2)) * scales[labels]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("covariance", ["full", "diag"])
 @pytest.mark.parametrize("method", ["kmeans++", "random"])
 def test_em_matches_sklearn_from_the_same_start(covariance, method):
@@ -45,6 +46,7 @@ def test_em_matches_sklearn_from_the_same_start(covariance, method):
     np.testing.assert_allclose(gmm.log_prob(ours.params, jnp.asarray(x)), sk.score_samples(x), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_one_component_is_the_gaussian_mle():
     x = mixture_data(1, 300)
     data = points(jnp.asarray(x))
@@ -71,6 +73,7 @@ def test_vmapped_lanes_converge_independently():
     assert len(set(np.asarray(batched.iterations).tolist())) > 1
 
 
+@pytest.mark.slow
 def test_masked_rows_do_not_count():
     x = jnp.asarray(mixture_data(2, 100))
     padded = Points(jnp.concatenate([x, 1e3 * jnp.ones((50, 2))]), jnp.concatenate([jnp.full(100, 0.01), jnp.zeros(50)]))
@@ -125,6 +128,7 @@ def test_warm_start_continues_from_the_previous_fit():
     np.testing.assert_allclose(first.means, fresh.means, rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dim", [3, gmm.UNROLL_DIM + 2])  # the written-out and the matrix forms
 @pytest.mark.parametrize("covariance", ["full", "diag"])
 def test_density_and_m_step_against_scipy_and_numpy(dim, covariance):

@@ -109,6 +109,7 @@ def test_grids_that_would_lie_or_crash_late_are_rejected_first(grid, match):
         expand(Config(grid=grid))
 
 
+@pytest.mark.slow
 def test_a_grid_over_loops_keeps_per_loop_trajectories():
     # The loop-option axis is named `loop`, so the loop index of loops.nc is `loop_index`.
     import mad

@@ -65,6 +65,7 @@ SMALL = Config(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bandwidth", [0.5, None])
 def test_variance_follows_the_recursion(bandwidth):
     config = dataclasses.replace(SMALL, model=ModelConfig(name="kde", bandwidth=bandwidth), metrics=dataclasses.replace(SMALL.metrics, samples=16))

@@ -72,6 +72,7 @@ def test_reference_is_the_fit_on_every_window_of_the_stream(order):
     np.testing.assert_allclose(ngram.reference_probs(text, order, 0.5), want, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_pool_of_windows_is_summarised_as_the_counts_of_its_kept_rows():
     # accumulate_subsample keeps windows as float rows and counts those its mask keeps.
     text = small_text(vocab=4, context=5)
@@ -159,6 +160,7 @@ def test_text_statistics_match_plain_python():
     assert float(text_metrics.repetition(codes)) == pytest.approx(want)
 
 
+@pytest.mark.slow
 def test_the_unigram_loop_is_a_martingale_around_the_real_frequencies():
     # Order 1 is the categorical chain: with alpha = 0 and lam = 1, E p_t = E p_1 for every t, and
     # E p_1 is the reference exactly (random windows are uniform over the stream's windows).
@@ -252,8 +254,9 @@ def test_the_report_shows_the_perplexity_histogram_and_continuations_of_one_loop
     assert section.count("<tr>") == 1 + len(continuations)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    "loop,keys", [("replace", {}), pytest.param("accumulate", {}, marks=pytest.mark.slow), pytest.param("fresh", {"loop.n_real": 4}, marks=pytest.mark.slow)]
+    "loop,keys", [("replace", {}), ("accumulate", {}), ("fresh", {"loop.n_real": 4})]
 )
 def test_the_unigram_loops_squared_error_follows_the_refit_law(loop, keys):
     # Order 1: the categorical chain on the written symbols (n_syn L of them per generation), started

@@ -39,6 +39,7 @@ HE = Config(data=DataConfig(dim=3), model=ModelConfig(estimator="unbiased", pool
             loop=LoopConfig(name="fresh", n_syn=10, n_real=6), loops=8192, generations=10, progress=False)  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weight", [None, 0.4])
 def test_he_pooling_in_the_fresh_loop_follows_its_recursion(weight):
     ds = mad.simulate(dataclasses.replace(HE, loop=dataclasses.replace(HE.loop, real_weight=weight)))
@@ -46,6 +47,7 @@ def test_he_pooling_in_the_fresh_loop_follows_its_recursion(weight):
     np.testing.assert_allclose(ds.trace_ratio_theory.values, 1.0)  # both parts unbiased: no shrinkage at all
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ["mle", "unbiased"])
 def test_covariance_error_of_the_replace_loop_follows_the_wishart_moments(estimator):
     config = Config(data=DataConfig(dim=3, scale=2.0), model=ModelConfig(estimator=estimator), loop=LoopConfig(n_syn=10, lam=0.8),

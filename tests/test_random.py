@@ -11,6 +11,7 @@ from mad.random import SMALL_DF, log_chisquare, log_gamma
 ALPHA = 1e-3  # declared false-failure rate of each KS test
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", [0.05, 0.5, 1.0, 4.5, 50.0, 5000.0])
 def test_log_gamma_is_gamma(a):
     log_x = np.asarray(log_gamma(jax.random.key(0), a, (50000,), jnp.float64))
@@ -18,6 +19,7 @@ def test_log_gamma_is_gamma(a):
     assert stats.kstest(log_x, lambda t: stats.gamma(a).cdf(np.exp(t))).pvalue > ALPHA
 
 
+@pytest.mark.slow
 def test_log_chisquare_mixes_small_and_large_dof():
     df = [1, 2, SMALL_DF, SMALL_DF + 1, 9, 400]
     draws = jax.vmap(lambda k: log_chisquare(k, df, jnp.float64))(jax.random.split(jax.random.key(1), 20000))

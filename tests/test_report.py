@@ -22,6 +22,7 @@ def run_dir(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_figures_cover_every_metric_and_numeric_axis(run_dir, tmp_path):
     from mad.results import read_netcdf
 

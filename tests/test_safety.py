@@ -50,6 +50,7 @@ def test_kept_trajectories_beyond_memory_are_refused(no_compilation):
 SMALL = Config(loops=8, generations=2, progress=False, grid={"loop.n_syn": [10, 20]})
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_computed_again(tmp_path, caplog):
     reference = mad.run(SMALL, checkpoint=tmp_path).summary
     damaged = tmp_path / "point-000001.npz"
@@ -191,6 +192,7 @@ def test_a_second_sweep_into_a_busy_run_directory_fails_and_leaves_the_first_alo
         first.wait()
 
 
+@pytest.mark.slow
 def test_results_of_another_config_are_kept_unless_overwrite(tmp_path):
     from mad.config import ConfigError
     from mad.results import write_netcdf

@@ -30,6 +30,7 @@ def mmd_reference(fake, real, h2):
     return mean_kernel(fake, fake, True) + mean_kernel(real, real, True) - 2 * mean_kernel(fake, real, False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shift", [0.0, 0.7])
 def test_manifold_metrics_and_mmd_match_references(shift):
     rng = np.random.default_rng(0)
@@ -43,6 +44,7 @@ def test_manifold_metrics_and_mmd_match_references(shift):
     assert "modes_covered" not in got and "nll_test" not in got
 
 
+@pytest.mark.slow
 def test_modes_covered_counts_modes_with_their_share():
     centres = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0], [5.0, 5.0]])
     rng = np.random.default_rng(1)

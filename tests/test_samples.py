@@ -13,6 +13,7 @@ from mad.samples import main, model_params, model_samples
 RUN = Config(data=DataConfig(dim=2), loop=LoopConfig(n_syn=8), loops=6, generations=5, seed=3, progress=False, grid={"loop.lam": [1.0, 0.7]})
 
 
+@pytest.mark.slow
 def test_the_recomputed_loop_is_the_runs_loop():
     loops = mad.run(RUN, keep_loops=True).loops
     _, points = expand(RUN)
@@ -23,6 +24,7 @@ def test_the_recomputed_loop_is_the_runs_loop():
     np.testing.assert_allclose(ratios, loops.trace_ratio.sel(lam=0.7).values[4, 1:], rtol=2e-5)
 
 
+@pytest.mark.slow
 def test_samples_cover_the_asked_generations_and_the_cli_draws_them(tmp_path):
     config = Config(data=DataConfig(name="gmm_ring"), model=ModelConfig(name="gmm", components=8), loop=LoopConfig(n_syn=200),
                     loops=2, generations=3, progress=False)  # fmt: skip
@@ -34,6 +36,7 @@ def test_samples_cover_the_asked_generations_and_the_cli_draws_them(tmp_path):
     assert main([str(tmp_path), "--point", "lam=0.5"]) == 2  # the run has no grid axis lam
 
 
+@pytest.mark.slow
 def test_counting_families_have_no_sample_figure():
     with pytest.raises(mad.ConfigError, match="does not draw points"):
         model_samples(Config(data=DataConfig(name="poisson"), model=ModelConfig(name="poisson"), generations=2), [1])

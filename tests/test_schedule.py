@@ -36,6 +36,7 @@ def test_the_replace_closed_form_is_the_product_and_its_sinc_limit():
     assert np.all(np.diff(linear[1:]) < 0) and linear[-1] < sinc_limit(100) - 0.04  # still decaying, as log t / n0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", [LoopConfig(n_syn=5), LoopConfig(name="accumulate", n_syn=5), LoopConfig(name="fresh", n_syn=5, n_real=4), LoopConfig(name="augment", n_syn=5, n_real=4)], ids=lambda c: c.name)
 def test_scheduled_loops_follow_their_recursions(loop):
     # d = 3 full covariance from n_init = 5 points: sizes 5 t^1.5 drawn in law, every moment on theory.
@@ -48,6 +49,7 @@ def test_scheduled_loops_follow_their_recursions(loop):
         np.testing.assert_array_equal(ds.syn_size.sel(stat="mean").values[2:], schedule.of(config))
 
 
+@pytest.mark.slow
 def test_a_scheduled_poisson_pool_follows_the_recursion():
     config = Config(data=DataConfig(name="poisson", rate=0.5), model=ModelConfig(name="poisson"), loop=LoopConfig(name="accumulate", n_syn=4),
                     schedule=ScheduleConfig(n_syn=[4, 40, 400, 4, 4, 4000, 4]), generations=8, loops=8192, progress=False)  # fmt: skip
@@ -58,6 +60,7 @@ def test_a_scheduled_poisson_pool_follows_the_recursion():
     np.testing.assert_allclose(ds.rate_sq_error_theory.values, expected, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_the_reference_command_composes_and_a_fit_on_a_million_points_is_finite():
     config, _ = mad.compose(
         "data.dim=1", "model.estimator=mle", "model.backend=suffstats", "loop.n_syn=100", "schedule.n_syn=power", "schedule.power=2", "generations=100"
@@ -116,6 +119,7 @@ GROWING_WEB = [10, 20, 40, 80, 160]  # real points per step of the fresh loop
     ],
     ids=["replace-lam", "accumulate-lam", "augment-weight", "fresh-all"],
 )
+@pytest.mark.slow
 def test_knob_schedules_follow_their_recursions(loop, model, knobs):
     config = Config(data=DataConfig(dim=2), model=model, loop=loop, schedule=ScheduleConfig(**knobs), generations=6, loops=4096,
                     precision="float64", progress=False)  # fmt: skip
@@ -127,6 +131,7 @@ def test_knob_schedules_follow_their_recursions(loop, model, knobs):
         assert_on_theory(ds, ("logdet_ratio", "kl_rev", "cov_frob_sq"))
 
 
+@pytest.mark.slow
 def test_a_lam_schedule_is_the_constant_lam_when_constant():
     base = Config(data=DataConfig(dim=2), loop=LoopConfig(n_syn=20, lam=0.8), generations=6, loops=64, progress=False)
     listed = dataclasses.replace(base, loop=LoopConfig(n_syn=20), schedule=ScheduleConfig(lam=[0.8] * 5))
@@ -149,6 +154,7 @@ def test_named_knob_curves_run_from_the_loop_value_to_their_end():
     assert web.dtype == np.int64 and web[0] == 12 and web[-1] == 108  # logistic tends to its end
 
 
+@pytest.mark.slow
 def test_a_named_lam_curve_runs_as_its_list():
     base = Config(data=DataConfig(dim=2), loop=LoopConfig(n_syn=20), generations=6, loops=64, progress=False)
     named = dataclasses.replace(base, schedule=ScheduleConfig(lam="linear", lam_end=0.6))

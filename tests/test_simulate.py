@@ -101,6 +101,7 @@ def test_grid_points_cross_axes_and_resolve_group_options():
     assert fresh == dataclasses.replace(load_option("loop", "fresh"), lam=0.5)
 
 
+@pytest.mark.slow
 def test_results_layout_and_theory_alignment():
     config = Config(grid={"loop.lam": [1.0, 0.8], "loop.n_syn": [10, 30]}, save=mad.SaveConfig(per_loop=True), **SMALL)
     result = mad.run(config)
@@ -153,6 +154,7 @@ def test_trajectory_depends_only_on_seed_point_and_loop_index(loop, precision):
     assert np.abs(other.logdet_ratio - reference.logdet_ratio).max() > 1e-2
 
 
+@pytest.mark.slow
 def test_second_call_does_not_recompile():
     # a program no other test uses, so its cache starts empty
     config = Config(grid={"loop.lam": [1.0, 0.9]}, data=DataConfig(dim=3, scale=0.25), **SMALL)
@@ -164,6 +166,7 @@ def test_second_call_does_not_recompile():
     assert compiled._cache_size() == 1
 
 
+@pytest.mark.slow
 def test_compiled_programs_are_unmapped_before_the_process_runs_out_of_maps():
     import jax
     import jax.numpy as jnp
@@ -196,6 +199,7 @@ def test_a_family_has_only_its_own_model_keys(name, keys, match):
         ModelConfig(name=name, **keys)
 
 
+@pytest.mark.slow
 def test_a_grid_over_model_gives_every_family_its_own_metrics(tmp_path):
     # Group options are loaded the way the command line loads them (the model options are
     # @package _global_ files); each point reports its family's metrics, NaN at the others.
@@ -231,6 +235,7 @@ def test_traced_knobs_share_a_program_and_their_presence_does_not():
     np.testing.assert_allclose(knobs.real_weight, [0.2, 0.0])
 
 
+@pytest.mark.slow
 def test_progress_moves_within_a_single_program():
     # 2 grid points of one vmapped program, 10 loops: with progress on, at least 4 calls report.
     from mad.engine import Program
@@ -254,6 +259,7 @@ def test_progress_moves_within_a_single_program():
         np.testing.assert_allclose(a["trace_ratio"], b["trace_ratio"], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_metrics_every_k_generations_are_those_of_the_full_run():
     # metrics.every=3 computes generations 0, 1, 3, 6 and the last; those values (and the closed
     # forms beside them) are the full run's, since each generation keeps its keys.

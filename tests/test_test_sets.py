@@ -26,6 +26,7 @@ def _ring_log_pdf(x, config):
     return logsumexp(np.stack(parts), axis=0) - np.log(8)
 
 
+@pytest.mark.slow
 def test_a_loops_own_test_set_is_scored_against_the_reference_density():
     data = make_data(RING)
     family = make_family(RING, data)
@@ -43,12 +44,14 @@ def test_a_loops_own_test_set_is_scored_against_the_reference_density():
     assert float(shared) == pytest.approx(-np.mean(_ring_log_pdf(np.asarray(data.test), RING)), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_per_loop_test_sets_run_and_keep_each_loop_on_one_set():
     result = mad.run(RING, keep_loops=True)
     nll = result.loops.nll_test.values.reshape(8, -1)
     assert np.all(np.isfinite(nll[:, 1:])) and len(np.unique(np.round(nll[:, 1], 12))) == 8
 
 
+@pytest.mark.slow
 def test_data_without_a_law_bootstrap_their_held_out_split():
     config = dataclasses.replace(RING, data=DataConfig(name="digits", dim=3), model=ModelConfig(name="kde"), loop=LoopConfig(n_syn=50))
     data = make_data(config)

@@ -29,6 +29,7 @@ def lm(vocab=3, length=3, layers=1, width=8, heads=2):
     return transformer.LM(vocab=vocab, length=length, layers=layers, width=width, heads=heads, dtype=jnp.float64)
 
 
+@pytest.mark.slow
 def test_log_likelihood_sums_the_log_softmax_of_each_next_symbol():
     model = lm(vocab=4, length=5)
     net = model.init_net(jax.random.key(0))
@@ -40,6 +41,7 @@ def test_log_likelihood_sums_the_log_softmax_of_each_next_symbol():
     np.testing.assert_allclose(model.log_likelihood(net, jnp.asarray(seqs)), want, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_the_network_is_causal():
     model = lm(vocab=4, length=6)
     net = model.init_net(jax.random.key(2))
@@ -50,6 +52,7 @@ def test_the_network_is_causal():
     assert not np.allclose(la[:, 5], lb[:, 5])
 
 
+@pytest.mark.slow
 def test_training_reaches_the_known_optimum_of_a_periodic_text():
     # Windows of the stream abcabc... at uniform starts: the first symbol is uniform over three, every
     # later one is determined, so the best possible loss per symbol is log(3) / L.
@@ -75,6 +78,7 @@ def every_window_probability(model, net, vocab, length, lam, truncation):
     return windows, np.prod(np.take_along_axis(np.asarray(rows), windows[..., None], axis=-1)[..., 0], axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam,truncation", [(1.0, {}), (0.6, {"top_k": 2}), (1.0, {"temperature": 1.5, "top_p": 0.8})])
 def test_written_windows_follow_the_network(lam, truncation):
     model = lm(vocab=3, length=3)
@@ -91,6 +95,7 @@ def test_written_windows_follow_the_network(lam, truncation):
     assert p_value > FALSE_FAILURE, p_value
 
 
+@pytest.mark.slow
 def test_a_prefix_is_kept_and_only_the_rest_is_written():
     model = lm(vocab=4, length=6)
     net = model.init_net(jax.random.key(5))

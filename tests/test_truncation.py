@@ -55,6 +55,7 @@ def test_the_jax_sampling_distribution_is_the_numpy_reference(sampling):
     assert np.all(np.asarray(got)[[4, 17]] == 0)
 
 
+@pytest.mark.slow
 def test_a_loop_with_many_samples_follows_the_top_p_map_exactly():
     # Zipf(1) over 50 symbols, top-p = 0.7, n = 10^6 points: the mass at every cutoff lies at least
     # 0.0068 from 0.7, over 13 standard deviations of its sampling noise (sqrt(0.21 / n) = 4.6e-4),

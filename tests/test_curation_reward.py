@@ -154,3 +154,42 @@ def test_density_curated_gaussian_loops_follow_their_recursion(loop, keys, choic
     ds = mad.simulate(config)
     assert_on_theory(ds)
     assert "cov_frob_sq_theory" not in ds  # only the first moments are derived for curated draws
+
+
+def test_the_largest_of_k_normals_has_its_order_statistic_moments():
+    # Exact for K <= 3 (David & Nagaraja, Order Statistics, sec. 3.2); K = 16 against numpy.
+    assert curation.max_normal_moments(1) == (0.0, 1.0)
+    np.testing.assert_allclose(curation.max_normal_moments(2), (1 / math.sqrt(math.pi), 1 - 1 / math.pi), rtol=1e-10)
+    np.testing.assert_allclose(curation.max_normal_moments(3), (1.5 / math.sqrt(math.pi), 1 + math.sqrt(3) / (2 * math.pi) - 2.25 / math.pi), rtol=1e-10)
+    m = np.random.default_rng(0).standard_normal((200_000, 16)).max(axis=1)
+    mean, var = curation.max_normal_moments(16)
+    assert abs(m.mean() - mean) <= 5 * m.std() / math.sqrt(m.size)
+    assert abs(m.var() - var) <= 5 * np.std((m - m.mean()) ** 2) / math.sqrt(m.size)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("covariance,dim,lam,estimator", [("full", 1, 1.0, "mle"), ("iso", 3, 0.8, "unbiased"), ("diag", 3, 1.0, "mle")])
+def test_the_argmax_of_a_linear_reward_shrinks_the_replace_loop_by_the_max_of_normals(covariance, dim, lam, estimator):
+    # Each point is the candidate of largest x_1 among K = 4: its first standardised coordinate is
+    # the largest of 4 normals, so that coordinate's variance is multiplied by Var M = 0.4917 per
+    # generation on top of lam (n - 1)/n, at every n (docs/theory.md, curation).
+    from theory_checks import assert_on_theory
+
+    config = Config(data=DataConfig(dim=dim), model=ModelConfig(covariance=covariance, estimator=estimator), generations=6, loops=4096,
+                    loop=LoopConfig(n_syn=8, n_init=8, lam=lam), precision="float64", progress=False,
+                    curation=CurationConfig(reward="linear", candidates=4, choice="argmax", gamma=0.3))  # fmt: skip
+    ds = mad.simulate(config)
+    assert_on_theory(ds, ("trace_ratio",))
+    assert "mean_sq_drift_theory" not in ds  # the mean moves by sqrt(Sigma_11) E M: not linear in the moments
+    shrink = config.loop.lam * (1 - 1 / 8 if estimator == "mle" else 1.0)
+    assert ds.trace_ratio_theory.values[-1] < shrink**5  # curation shrinks the loop below its uncurated law
+
+
+def test_a_linear_reward_without_a_diagonal_law_draws_no_theory():
+    base = Config(data=DataConfig(dim=3), curation=CurationConfig(reward="linear", candidates=4, choice="argmax"), generations=3)
+    from mad.theory import predict
+
+    assert predict(base) == {}  # a full covariance at d = 3 mixes the first column into every coordinate
+    assert predict(dataclasses.replace(base, model=ModelConfig(covariance="diag"), loop=LoopConfig(name="accumulate"))) == {}  # pooled batches
+    assert predict(dataclasses.replace(base, model=ModelConfig(covariance="diag"), curation=CurationConfig(reward="linear", candidates=4))) == {}  # Bradley-Terry
+    assert set(predict(dataclasses.replace(base, model=ModelConfig(covariance="diag")))) == {"trace_ratio"}

@@ -134,8 +134,9 @@ class FamilySpec:
     """theory(config, loop_spec) -> {metric: expectation per generation}; {} where none is known."""
     theory_remedies: tuple[str, ...] = ()
     """The remedies its `theory` accounts for ("correction": self-correction; "schedules": schedules
-    of n_real, lam and real_weight; "density_curation": curation by the model's own density); with
-    any other remedy switched on, no closed form is drawn."""
+    of n_real, lam and real_weight; "density_curation": curation by the model's own density;
+    "linear_curation": the argmax of a linear reward); with any other remedy switched on, no
+    closed form is drawn."""
     verification: bool = False
     """Its synthetic examples carry labels that a verifier (config group `verifier`) can check."""
     showcase: Optional[Callable[..., Any]] = None

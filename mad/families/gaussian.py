@@ -454,7 +454,7 @@ SPEC = FamilySpec(
     cache_bound=False,
     validate=_validate,
     theory=_theory,
-    theory_remedies=("correction", "schedules", "density_curation"),
+    theory_remedies=("correction", "schedules", "density_curation", "linear_curation"),
     lane_floats=_lane_floats,
     sized_draws=lambda config: config.model.backend == "suffstats",
     sized_draws_note="model.backend=suffstats",

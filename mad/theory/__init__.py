@@ -19,10 +19,11 @@ def predict(config: Config) -> dict[str, np.ndarray]:
     from mad.loops import loop_spec
 
     spec = family_spec(config.model.name)
-    if config.loop.keep < 1.0 or config.curation.reward not in ("none", "density"):
+    reward = config.curation.reward
+    if config.loop.keep < 1.0 or reward == "quadratic" or (reward == "linear" and config.curation.choice != "argmax"):
         return {}  # curated draws: none of the closed forms holds (mad.theory.curation: the K -> inf limit)
-    if config.curation.reward == "density" and "density_curation" not in spec.theory_remedies:
-        return {}
+    if reward != "none" and f"{reward}_curation" not in spec.theory_remedies:
+        return {}  # density curation, or the argmax of a linear reward (exact at every K and n)
     if config.correction.gamma > 0 and "correction" not in spec.theory_remedies:
         return {}  # this family's closed forms do not account for self-correction
     from mad.loops import schedule

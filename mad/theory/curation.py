@@ -11,6 +11,11 @@ t - 1 curated refits have happened. From N(0, s^2 I) the functions below give E 
 tr Sigma_0 and ||mu_t - mu_0||^2 in that limit. Finite K and n stay below it (fewer candidates tilt
 less; each MLE refit also shrinks the variance by (n - 1)/n): the simulation approaches these
 curves as both grow, which the `curation_reward` experiment shows.
+
+Two choices are exact at every K and n because they do not depend on the model's scale: the
+density reward (the chosen z* is isotropic, `density_factor`) and the argmax of the linear reward
+(the chosen point is the candidate of largest first coordinate, so its standardised first
+coordinate is the maximum of K standard normals, `max_normal_moments`, the others untouched).
 """
 
 from __future__ import annotations
@@ -77,3 +82,33 @@ def density_factor(gamma: float, candidates: int, dim: int, choice: str, lam: fl
     first = (decay * (q * w)[None, :]) @ weights  # E[q w e^{-t w}]
     rest = (decay @ weights) ** (candidates - 1)  # E[e^{-t w}]^(K - 1)
     return float(candidates * np.trapezoid(first * rest * t[:, 0], u)) / dim
+
+
+# ----------------------------------------------------------------------------- finite K: argmax of a linear reward
+
+
+def max_normal_moments(candidates: int) -> tuple[float, float]:
+    """(E M, Var M) of M, the largest of K independent standard normals, by quadrature of its
+    density K phi(x) Phi(x)^(K - 1) (log space, so K up to 10^9 stays exact to ~1e-10).
+    K = 2: (1/sqrt(pi), 1 - 1/pi); K = 3: (3 / (2 sqrt(pi)), 1 + sqrt(3)/(2 pi) - 9/(4 pi))."""
+    from scipy.special import log_ndtr
+
+    if candidates == 1:
+        return 0.0, 1.0
+    x = np.linspace(-12.0, 12.0, 48_001)
+    density = np.exp(np.log(candidates) - 0.5 * x * x - 0.5 * np.log(2 * np.pi) + (candidates - 1) * log_ndtr(x))
+    mean = float(np.trapezoid(x * density, x))
+    return mean, float(np.trapezoid((x - mean) ** 2 * density, x))
+
+
+def linear_argmax_shares(config: Config) -> tuple[float, float]:
+    """(w, c): the argmax of K candidates by r = gamma x_1 (any gamma > 0) keeps every coordinate's
+    law but the first, whose standardised value becomes the maximum of K normals: its variance is
+    multiplied by c = Var M (`max_normal_moments`). w is the first coordinate's share of tr Sigma_0."""
+    from mad.data import make_data
+
+    _, c = max_normal_moments(config.curation.candidates)
+    if config.data.name == "gaussian":
+        return 1.0 / config.data.dim, c
+    cov = np.atleast_2d(make_data(config).cov)
+    return float(cov[0, 0] / np.trace(cov)), c

@@ -341,6 +341,40 @@ def golden_ratio_weight(k: float) -> float:
 # ----------------------------------------------------------------------------- per-config predictions
 
 
+def linear_argmax_trace(config: Config, spec) -> dict[str, np.ndarray]:
+    """{trace_ratio} of the replace loop whose synthetic points are each the argmax of K candidates
+    by a linear reward gamma x_1 (docs/theory.md, curation), exact at every K and n.
+
+    The draw x = mu + sqrt(lam) L z with L lower triangular has x_1 = mu_1 + sqrt(lam) L_11 z_1, so
+    the chosen point carries the largest of K normals in z_1 and fresh normals elsewhere: in the
+    model's frame its covariance is lam diag(c, 1, ..., 1), c = Var M. The refit sees only the
+    batch's scatter (the mean shift leaves it alone), so while Sigma stays diagonal (diag or iso,
+    or d = 1) E tr Sigma_t is linear in the previous one: iso multiplies lam by (d - 1 + c)/d, diag
+    moves the first coordinate at lam c and the rest at lam. A full Sigma at d > 1 mixes the
+    first column into every coordinate (E tr needs E ||Sigma e_1||^2 / Sigma_11): no law, and no
+    loop that pools batches (their between-batch means move by sqrt(Sigma_11) E M) has one.
+    """
+    from mad.loops import schedule
+    from mad.theory.curation import linear_argmax_shares
+
+    loop, model, d = config.loop, config.model, config.data.dim
+    cur = config.curation
+    diagonal = model.covariance in ("diag", "iso") or d == 1
+    if cur.choice != "argmax" or not spec.fully_synthetic or not diagonal or config.correction.gamma > 0 or schedule.steps_of(config) is not None:
+        return {}
+    w, c = linear_argmax_shares(config)
+    if cur.gamma == 0:
+        c = 1.0  # every reward ties: the first candidate, an ordinary draw
+
+    def ratio(factor: float) -> np.ndarray:
+        mom = moments(dataclasses.replace(loop, lam=loop.lam * factor), model.estimator, config.generations, schedule.of(config))
+        return mom.trace_ratio
+
+    if model.covariance == "diag" and d > 1:
+        return {"trace_ratio": w * ratio(c) + (1.0 - w) * ratio(1.0)}
+    return {"trace_ratio": ratio((d - 1 + c) / d)}
+
+
 def predict(config: Config) -> dict[str, np.ndarray]:
     """Closed-form expectation of each metric that has one, per generation (t = 0..G).
 
@@ -366,6 +400,8 @@ def predict(config: Config) -> dict[str, np.ndarray]:
         cur = config.curation
         c = density_factor(cur.gamma, cur.candidates, data.dim, cur.choice, loop.lam)
         loop = dataclasses.replace(loop, lam=loop.lam * c)
+    if config.curation.reward == "linear":
+        return linear_argmax_trace(config, spec)
     mom = moments(loop, model.estimator, config.generations, schedule.of(config), model.pooling, share(config.correction.gamma), steps)
     if mom is None:
         return {}

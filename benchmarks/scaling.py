@@ -1,6 +1,6 @@
-"""How the cost of a sweep grows with each size, and what `dry_run=true` estimates from it.
+"""How the cost of a sweep grows with each size, and what `--dry-run` estimates from it.
 
-    python -m benchmarks.scaling [--only loops,dim,...] [--quick]
+    python -m benchmarks.scaling [--only loops,dim,...,families] [--families vae,...] [--quick]
 
 Each measurement is its own process (so that peak memory is its own): `mad.simulate` of one
 config twice, the first call compiling, the second only running. Axes, around the Gaussian base
@@ -11,7 +11,7 @@ exponent b of run seconds ~ size^b is fitted by least squares in log-log on the 
 takes at least 0.2 s (below that a call's fixed cost hides the growth).
 Every family is also timed at its own default config (`model=NAME`): compile seconds and
 loop-generations per second. Writes benchmarks/results/scaling-<backend>.json and the estimate
-table conf/scaling.yaml (shipped as mad.conf, read by `mad.plan` for `dry_run=true`).
+table conf/scaling.yaml (shipped as mad.conf, read by `mad.plan` for `python -m mad.sweep ... --dry-run`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 BASE = ("data.dim=2", "loop.n_syn=200", "loop.n_init=200", "loops=1000", "generations=10", "progress=false", "loop.lam=1.0")
 
 AXES = {
-    "loops": ("loops", [1_000, 10_000, 100_000, 1_000_000], ()),
+    "loops": ("loops", [250, 1_000, 4_000, 16_000, 100_000, 1_000_000], ()),
     "generations": ("generations", [10, 100, 1000], ()),
     "dim": ("data.dim", [1, 3, 10, 30, 100], ()),
     "n_samples": ("loop.n_syn", [10, 100, 1_000, 10_000], ("loop.n_init=200",)),
@@ -41,7 +41,7 @@ MIN_RUN = 0.2  # seconds: shorter runs are fixed cost, not growth
 
 
 def measure(overrides: list[str]) -> dict:
-    """In this process: compile-and-run, run again, peak RSS."""
+    """In this process: compile-and-run, run again (the median of up to three), peak RSS."""
     import resource
 
     import mad
@@ -50,9 +50,12 @@ def measure(overrides: list[str]) -> dict:
     start = time.perf_counter()
     ds = mad.simulate(config, resolve)
     first = time.perf_counter() - start
-    start = time.perf_counter()
-    mad.simulate(config, resolve)
-    run = time.perf_counter() - start
+    runs = []
+    while len(runs) < 3 and sum(runs) < 10.0:  # the median of three calls, or one call of 10 s or more
+        start = time.perf_counter()
+        mad.simulate(config, resolve)
+        runs.append(time.perf_counter() - start)
+    run = float(np.median(runs))
     points = int(np.prod([len(v) for v in config.grid.values()])) if config.grid else 1
     return {
         "overrides": overrides,
@@ -60,6 +63,8 @@ def measure(overrides: list[str]) -> dict:
         "run_s": round(run, 4),
         "loop_generations": config.loops * config.generations * points,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "lanes": min(config.loops * points, config.chunk),  # per compiled call, progress off
+        "chunk": config.chunk,
         "dim": config.data.dim,
         "n_syn": config.loop.n_syn,
         "finite": bool(np.isfinite(ds.trace_ratio.sel(stat="mean").values).all()) if "trace_ratio" in ds else True,
@@ -91,6 +96,7 @@ def exponent(sizes, seconds) -> float | None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=None, help="comma-separated axes (and 'families') to (re)measure; the others keep their record")
+    parser.add_argument("--families", default=None, help="with --only families: comma-separated families to (re)measure, the others keep their record")
     parser.add_argument("--quick", action="store_true", help="drop the largest size of each axis")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -122,7 +128,9 @@ def main(argv=None) -> int:
             "memory_exponent": exponent(sizes, [max(r["peak_rss_mb"] - rows[0]["peak_rss_mb"], 1e-9) + MIN_RUN for r in rows]),
         }  # fmt: skip
     if "families" in only:
-        for name in FAMILIES:
+        chosen = set(args.families.split(",")) if args.families else set(FAMILIES)
+        record["families"] = {name: row for name, row in record["families"].items() if name in FAMILIES}
+        for name in sorted(chosen & set(FAMILIES), key=list(FAMILIES).index):
             row = in_process([f"model={name}", "progress=false"])
             row["rate"] = row["loop_generations"] / row["run_s"]
             record["families"][name] = row
@@ -139,18 +147,42 @@ def write_estimates(record: dict) -> None:
     of its default run; the exponents of d and n (from the Gaussian axes) that scale it."""
     axes = record["axes"]
     lines = [
-        "# Cost model of `dry_run=true` (mad.plan), written by `python -m benchmarks.scaling`.",
-        "# seconds = compile + loop-generations / rate * (d / dim)^dim_exponent * (n / n_syn)^n_exponent",
+        "# Cost model of `python -m mad.sweep ... --dry-run` (mad.plan), written by `python -m benchmarks.scaling`.",
+        "# seconds = compile + loop-generations / (rate * speed(lanes) / speed(family lanes)) * (d / dim)^dim_exponent * (n / n_syn)^n_exponent",
         f"device: '{record['device']}'",
         "exponents:",
     ]
     for name, axis in (("dim", "dim"), ("n_samples", "n_samples"), ("n_suffstats", "n_suffstats"), ("loops", "loops"), ("generations", "generations"), ("components", "components")):
         value = axes.get(axis, {}).get("time_exponent")
         lines.append(f"  {name}: {round(value, 3) if value is not None else 'null'}")
+    # Loop-generations per second against lanes (loops x grid points) per compiled call, from the
+    # loops axis (one grid point, progress off: min(loops, chunk) lanes per call).
+    by_lanes: dict[int, list[float]] = {}
+    for row in axes.get("loops", {}).get("rows", []):
+        by_lanes.setdefault(min(row["size"], row["chunk"]), []).append(row["loop_generations"] / row["run_s"])
+    lines.append(f"lanes: {[[lanes, round(float(np.max(rates)))] for lanes, rates in sorted(by_lanes.items())]}")
     lines.append("families:")
-    for name, row in record["families"].items():
-        lines.append(f"  {name}: {{compile: {row['compile_s']}, rate: {round(row['rate'])}, dim: {row['dim']}, n_syn: {row['n_syn']}}}")
+    for name in sorted(record["families"], key=_registry_order):
+        row = record["families"][name]
+        lanes = row.get("lanes") or default_lanes(name)  # records older than the lanes column
+        lines.append(
+            f"  {name}: {{compile: {row['compile_s']}, rate: {round(row['rate'])}, dim: {row['dim']}, n_syn: {row['n_syn']}, lanes: {lanes}}}"
+        )
     (REPO / "conf" / "scaling.yaml").write_text("\n".join(lines) + "\n")
+
+
+def default_lanes(name: str) -> int:
+    """Lanes per compiled call of a family's default run with progress off."""
+    import mad
+
+    config, _ = mad.compose(f"model={name}", "progress=false")
+    return min(config.loops, config.chunk)
+
+
+def _registry_order(name: str) -> int:
+    from mad.families import FAMILIES
+
+    return list(FAMILIES).index(name)
 
 
 def table(record: dict) -> str:
@@ -173,7 +205,8 @@ def table(record: dict) -> str:
         fitted = "-" if b is None else format(b, ".2f")
         lines.append(f"| {axis} (`{entry['key']}`) | {sizes} | {run} | {compile_s} | {peak} | {fitted} |")
     lines += ["", "| family (its default run) | compile s | loop-generations / s | peak RSS (MB) |", "| --- | --- | --- | --- |"]
-    for name, row in record["families"].items():
+    for name in sorted(record["families"], key=_registry_order):
+        row = record["families"][name]
         lines.append(f"| {name} | {row['compile_s']:.1f} | {row['rate']:,.0f} | {row['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 

@@ -317,6 +317,13 @@ def loops_per_call(program: Program, points: int, chunk: int) -> int:
     return min(per_call, max(1, LANE_BYTES_BUDGET // (points * lane_bytes(program))))
 
 
+def call_loops(program: Program, points: int, loops: int, chunk: int, devices: int) -> int:
+    """Loops per compiled call and grid point as `run_program` makes them: `loops_per_call`, at most
+    `loops`, rounded up to a multiple of the device count."""
+    per_call = min(loops_per_call(program, points, chunk), loops)
+    return -(-per_call // devices) * devices
+
+
 def wait(values) -> None:
     """Block until a call's outputs are computed, in a way a signal can interrupt: the main thread
     waits on an event (interruptible) while another thread waits on the device (not interruptible),
@@ -350,8 +357,7 @@ def run_program(
     devices = jax.local_device_count()
     release_compiled()
     fn = kernel(program, devices)
-    per_call = min(loops_per_call(program, len(point_ids), chunk), loops)
-    per_call = -(-per_call // devices) * devices
+    per_call = call_loops(program, len(point_ids), loops, chunk, devices)
     point_keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(seed), jnp.asarray(point_ids, jnp.uint32))
 
     def launch(start: int):

@@ -52,16 +52,8 @@ def run(
     axes, points = grids.expand(config, resolve)
     if before is not None:
         before()
-    # A slice of the grid (shard.count processes): points keep their index, hence their keys.
-    total_points = len(points)
-    points = [p for p in points if p.index % config.shard.count == config.shard.index]
-    if not points:
-        raise ConfigError(f"shard.index={config.shard.index} of shard.count={config.shard.count} has no grid points (the grid has {total_points})")
-    for point in points:
-        enable_precision(point.config.precision)
-    programs: dict[Program, list[grids.GridPoint]] = {}
-    for point in points:
-        programs.setdefault(Program.of(point.config), []).append(point)
+    programs = programs_of(config, points)
+    points = [p for members in programs.values() for p in members]
     for program, members in programs.items():
         # Every metric and diagnostic of a loop is one (generations + 1) trajectory.
         per_loop = (len(_docs(members[:1])) + 1) * (config.generations + 1)
@@ -119,8 +111,29 @@ def run(
     return Result(summary, loops, tuple(points))
 
 
+def programs_of(config: Config, points: list[grids.GridPoint]) -> dict[Program, list[grids.GridPoint]]:
+    """This process's grid points (its shard's slice) grouped by the compiled program they share,
+    in grid order; precision switched on for each."""
+    # A slice of the grid (shard.count processes): points keep their index, hence their keys.
+    mine = [p for p in points if p.index % config.shard.count == config.shard.index]
+    if not mine:
+        raise ConfigError(f"shard.index={config.shard.index} of shard.count={config.shard.count} has no grid points (the grid has {len(points)})")
+    programs: dict[Program, list[grids.GridPoint]] = {}
+    for point in mine:
+        enable_precision(point.config.precision)
+        programs.setdefault(Program.of(point.config), []).append(point)
+    return programs
+
+
 # With progress on, a program's loops are split into at least this many compiled calls.
 PROGRESS_CALLS = 4
+
+
+def call_chunk(config: Config, points: int) -> int:
+    """Lanes (loops x grid points) per compiled call asked of a program of `points` grid points."""
+    if config.progress:  # a few calls at least, so that the bar moves within a program (results do not change)
+        return min(config.chunk, points * -(-config.loops // PROGRESS_CALLS))
+    return config.chunk
 
 
 def _run_points(program: Program, members, config: Config, keep_loops: bool, progress) -> list:
@@ -128,9 +141,7 @@ def _run_points(program: Program, members, config: Config, keep_loops: bool, pro
     knobs = knobs_of([p.config for p in members], program.dtype)
     accumulators: dict[str, results.LoopStats] = {}
     kept: dict[str, list[np.ndarray]] = {}
-    chunk = config.chunk
-    if config.progress:  # a few calls at least, so that the bar moves within a program (results do not change)
-        chunk = min(chunk, len(members) * -(-config.loops // PROGRESS_CALLS))
+    chunk = call_chunk(config, len(members))
     chunks = run_program(program, [p.index for p in members], knobs, seed=config.seed, loops=config.loops, chunk=chunk)
     for chunk in chunks:
         for name, values in chunk.values.items():

@@ -1,11 +1,12 @@
-"""Command line: ``python -m mad.sweep [overrides] [+grid=NAME]``.
+"""Command line: ``python -m mad.sweep [overrides] [+grid=NAME] [--dry-run]``.
 
 Composes the Hydra config (conf/, shipped as mad.conf), converts it once to the typed
 `mad.config.Config`, validates every grid point, runs the sweep, and writes into the Hydra run
 directory: `results.nc` (and `loops.nc` with save.per_loop=true), `figures/*.png`, `report.html`
 and the W&B runs (offline by default, in `wandb/`). Finished grid points are kept in `.partial/`,
 so an interrupted sweep rerun with the same run dir and `resume=true` continues; once results.nc
-is written, `.partial/` is removed.
+is written, `.partial/` is removed. With ``--dry-run`` it validates the grid and prints the plan
+(`mad.plan`: programs, loops per call, memory, estimated time), compiling and writing nothing.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def main(cfg: DictConfig) -> None:
             from mad.tracking import check_credentials
 
             check_credentials(config.logger.wandb)
+            if DRY_RUN:
+                from mad.plan import describe, plan
+
+                print(describe(config, plan(config, resolve=compose_option)), flush=True)
+                raise _Planned
             from mad.simulation import run
 
             # Earlier results are judged once every grid point is valid (an invalid config is
@@ -87,6 +93,9 @@ def main(cfg: DictConfig) -> None:
             _write(result, out, config)
     except _Finished as done:
         log.info("%s", done)
+    except _Planned:
+        if fresh:
+            _remove_if_only_hydra(out)  # a dry run leaves nothing behind
     except (ConfigError, FolderBusy) as err:
         log.error("invalid config: %s" if isinstance(err, ConfigError) else "%s", err)
         if fresh and isinstance(err, ConfigError):
@@ -102,6 +111,10 @@ def main(cfg: DictConfig) -> None:
             raise
         log.error("cannot write to %s: %s (finished grid points are kept in %s; free space and rerun with resume=true)", out, err, out / CHECKPOINTS)
         sys.exit(1)
+
+
+class _Planned(Exception):
+    """--dry-run printed the plan: nothing to compute."""
 
 
 class _Finished(Exception):
@@ -191,5 +204,11 @@ def _wandb_settings(config: Config):
     return dataclasses.replace(wandb, group=f"sweep-{folder.name}")
 
 
+# `--dry-run` is ours, not Hydra's: taken off the command line before Hydra parses it.
+DRY_RUN = False
+
 if __name__ == "__main__":
+    if "--dry-run" in sys.argv:
+        sys.argv.remove("--dry-run")
+        DRY_RUN = True
     main()

@@ -180,3 +180,14 @@ def test_the_api_example_runs(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "lambda_sweep.png").exists() and "0.50" in proc.stdout
+
+
+def test_a_dry_run_prints_the_plan_and_leaves_nothing(tmp_path):
+    run_dir = tmp_path / "planned"
+    proc = sweep("--dry-run", "+grid=lambda", "loops=3000", run_dir=run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "7 grid point(s) x 3,000 loops x 100 generations = 2,100,000 loop-generations in 1 program(s)" in proc.stdout
+    assert "gaussian  replace" in proc.stdout and "estimated time:" in proc.stdout
+    assert not run_dir.exists()  # nothing compiled, nothing written
+    bad = sweep("--dry-run", "loop.lam=1.5", run_dir=run_dir)
+    assert bad.returncode == 2 and "loop.lam=1.5 must lie in (0, 1]" in bad.stdout + bad.stderr and not run_dir.exists()

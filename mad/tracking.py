@@ -54,15 +54,20 @@ def check_credentials(cfg: WandbConfig) -> None:
 def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
     """Per generation, the logged values of one grid point."""
     here = ds.sel(point)
+    columns = {}  # one selection per (metric, band), then plain floats: xarray per value is slow
+    for metric in metrics_of(ds):
+        bands = here[metric].sel(stat=list(BANDS)).transpose("stat", "generation").values
+        for band, values in zip(BANDS, bands):
+            columns[f"{metric}/{band}"] = values.tolist()
+        theory = f"{metric}_theory"
+        if theory in ds:
+            columns[f"{metric}/theory"] = here[theory].transpose("generation").values.tolist()
     rows = []
-    for g in range(ds.sizes["generation"]):
-        row = {"generation": int(ds.generation.values[g])}
-        for metric in metrics_of(ds):
-            for band in BANDS:
-                row[f"{metric}/{band}"] = float(here[metric].sel(stat=band).values[g])
-            theory = f"{metric}_theory"
-            if theory in ds and np.isfinite(here[theory].values[g]):
-                row[f"{metric}/theory"] = float(here[theory].values[g])
+    for g, generation in enumerate(ds.generation.values.tolist()):
+        row = {"generation": int(generation)}
+        for name, values in columns.items():
+            if not name.endswith("/theory") or np.isfinite(values[g]):
+                row[name] = float(values[g])
         rows.append(row)
     return rows
 

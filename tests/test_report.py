@@ -143,3 +143,29 @@ def test_online_report_layout(run_dir):
     trace = grid.panels[[p.title.split(":")[0] for p in grid.panels].index("trace_ratio")]
     assert list(trace.y) == ["trace_ratio/q50", "trace_ratio/mean", "trace_ratio/theory"] and trace.x == "generation"
     assert grid.runsets[0].filters == "Metric('Group') == 'sweep-x'"
+
+
+def test_wandb_history_is_every_value_of_the_grid_point(run_dir):
+    # Against a value-by-value reference: every metric's bands at every generation, and the
+    # closed form wherever it is finite.
+    import numpy as np
+
+    from mad.report.figures import metrics_of
+    from mad.results import read_netcdf
+    from mad.tracking import BANDS, point_history
+
+    ds = read_netcdf(run_dir / "results.nc")
+    point = {"lam": 0.7, "n_syn": 30}
+    here = ds.sel(point)
+    history = point_history(ds, point)
+    assert [row["generation"] for row in history] == list(range(7))
+    for g, row in enumerate(history):
+        expected = {"generation": g}
+        for metric in metrics_of(ds):
+            for band in BANDS:
+                expected[f"{metric}/{band}"] = float(here[metric].sel(stat=band).isel(generation=g))
+            theory = float(here[f"{metric}_theory"].isel(generation=g)) if f"{metric}_theory" in ds else np.nan
+            if np.isfinite(theory):
+                expected[f"{metric}/theory"] = theory
+        assert row.keys() == expected.keys() and all(row[k] == expected[k] or (np.isnan(row[k]) and np.isnan(expected[k])) for k in row)
+    assert any(k.endswith("/theory") for k in history[1])

@@ -169,3 +169,31 @@ def test_wandb_history_is_every_value_of_the_grid_point(run_dir):
                 expected[f"{metric}/theory"] = theory
         assert row.keys() == expected.keys() and all(row[k] == expected[k] or (np.isnan(row[k]) and np.isnan(expected[k])) for k in row)
     assert any(k.endswith("/theory") for k in history[1])
+
+
+@pytest.mark.slow
+def test_the_report_command_draws_only_what_is_missing_or_stale(run_dir, tmp_path):
+    import os
+
+    from mad.report.__main__ import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(run_dir / "results.nc", run / "results.nc")
+    assert main([str(run)]) == 0
+    figures = sorted((run / "figures").glob("*.png"))
+    stamps = {p: p.stat().st_mtime_ns for p in figures}
+    assert len(figures) > 5
+    # Nothing changed: nothing is drawn again, the report is rewritten.
+    (run / "report.html").unlink()
+    assert main([str(run)]) == 0 and (run / "report.html").exists()
+    assert {p: p.stat().st_mtime_ns for p in figures} == stamps
+    # One figure missing, one older than the results: those two are drawn again, no other.
+    gone, stale = figures[0], figures[1]
+    gone.unlink()
+    os.utime(stale, ns=(stale.stat().st_atime_ns, (run / "results.nc").stat().st_mtime_ns - 10**9))
+    assert main([str(run)]) == 0
+    redrawn = {p for p in figures if p.stat().st_mtime_ns != stamps[p]}
+    assert redrawn == {gone, stale}
+    assert main([str(run), "--force"]) == 0
+    assert all(p.stat().st_mtime_ns != stamps[p] for p in figures if p not in redrawn)

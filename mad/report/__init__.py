@@ -33,13 +33,17 @@ def showcase(ds: xr.Dataset, run_dir: str | Path) -> tuple[list[Path], str]:
     return hook(config, Path(run_dir), first) if hook is not None else ([], "")
 
 
-def build(run_dir: str | Path, ds: xr.Dataset | None = None) -> Path:
-    """Write the figures and report.html of a run directory (from its results.nc unless given)."""
+def build(run_dir: str | Path, ds: xr.Dataset | None = None, force: bool = False) -> Path:
+    """Write the figures and report.html of a run directory (from its results.nc unless given).
+    Read from results.nc, figures newer than it are kept (`force`: draw every one again)."""
     from mad.results import read_netcdf
 
     run_dir = Path(run_dir)
-    ds = read_netcdf(run_dir / "results.nc") if ds is None else ds
-    figures = write_figures(ds, run_dir / "figures")
+    newer_than = None
+    if ds is None:
+        ds = read_netcdf(run_dir / "results.nc")
+        newer_than = None if force else (run_dir / "results.nc").stat().st_mtime
+    figures = write_figures(ds, run_dir / "figures", newer_than=newer_than)
     shown, extra = showcase(ds, run_dir)
     return write_report(ds, run_dir, [*figures, *shown], extra)
 

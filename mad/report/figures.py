@@ -11,7 +11,9 @@ decades. For every numeric grid axis, a second figure shows the final generation
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Callable, Optional
 
 import matplotlib
 
@@ -172,30 +174,38 @@ def final_figure(ds: xr.Dataset, metric: str, axis: str) -> plt.Figure:
 FORMATS = ("png", "pdf", "svg")
 
 
-def write_figures(ds: xr.Dataset, folder: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
+def write_figures(
+    ds: xr.Dataset, folder: str | Path, formats: tuple[str, ...] = ("png",), newer_than: Optional[float] = None
+) -> list[Path]:
     """Write every figure into `folder`, as PNG (the report shows those) and in the other
     `formats` beside it (pdf, svg: vector graphics for papers and slides); returns the PNG paths in
-    display order."""
+    display order. With `newer_than` (a modification time, that of the results the figures show) a
+    figure whose every file is newer is kept as it is, not drawn again."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    kinds = tuple(dict.fromkeys(("png", *formats)))
 
-    def save(fig: plt.Figure, name: str) -> None:
-        try:
-            for kind in dict.fromkeys(("png", *formats)):
-                with atomic_path(folder / f"{name}.{kind}") as tmp:
-                    fig.savefig(tmp, format=kind)
-        finally:
-            plt.close(fig)
-        paths.append(folder / f"{name}.png")
+    def current(name: str) -> bool:
+        files = [folder / f"{name}.{kind}" for kind in kinds]
+        return newer_than is not None and all(f.exists() and f.stat().st_mtime > newer_than for f in files)
+
+    def save(draw: Callable[[], plt.Figure], name: str) -> Path:
+        if not current(name):
+            fig = draw()
+            try:
+                for kind in kinds:
+                    with atomic_path(folder / f"{name}.{kind}") as tmp:
+                        fig.savefig(tmp, format=kind)
+            finally:
+                plt.close(fig)
+        return folder / f"{name}.png"
 
     # A run in which no loop broke down needs no figure saying so (the report's table does).
     shown = [m for m in metrics_of(ds) if not (m == "nonfinite" and not np.any(ds[m].sel(stat="mean").values > 0))]
-    for metric in shown:
-        save(metric_figure(ds, metric), metric)
+    paths = [save(functools.partial(metric_figure, ds, metric), metric) for metric in shown]
     numeric = [a for a in grid_axes(ds) if np.issubdtype(ds[a].dtype, np.number) and ds.sizes[a] > 1]
     for axis in numeric:
         for metric in shown:
             if metric not in FRACTIONS:
-                save(final_figure(ds, metric, axis), f"final_{metric}_vs_{axis}")
+                paths.append(save(functools.partial(final_figure, ds, metric, axis), f"final_{metric}_vs_{axis}"))
     return paths

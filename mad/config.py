@@ -26,8 +26,9 @@ DATA_DIMS = {
     "gmm_grid": (2, 2, "a 5 x 5 grid of modes in the plane"),
     "moons": (2, 2, "two half circles in the plane"),
     "digits": (1, 64, "8 x 8 images, PCA-reduced"),
+    "digit_images": (64, 64, "8 x 8 images of 64 pixels"),
 }
-DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "zipf", "words", "poisson", "regression", "two_classes", "text")
+DATASETS = ("gaussian", "gmm_ring", "gmm_grid", "moons", "digits", "digit_images", "zipf", "words", "poisson", "regression", "two_classes", "text")
 # Model families and loops are registered in mad.families.FAMILIES and mad.loops.LOOPS.
 
 # Config groups: a grid axis named after one of these chooses among the group's options.
@@ -52,8 +53,10 @@ class DataConfig:
     arc positions drawn uniformly at random (`spacing=random`) or, like scikit-learn's
     make_moons, n // 2 points evenly spaced on the upper arc and the rest on the lower
     (`spacing=even`).
-    digits: scikit-learn's handwritten digits, PCA to `dim`, 20% held out. `n_test` held-out
-    points score the models (digits: its held-out split).
+    digits: scikit-learn's handwritten digits, PCA to `dim`, 20% held out. digit_images: the same
+    digits as pictures (dim 64, pixels in [0, 1]; labels only train the metrics' classifier), the
+    same 20% held out. `n_test` held-out points score the models (digits, digit_images: the
+    held-out split).
     Discrete data: zipf (p_i proportional to i^-exponent over `vocab` symbols), words (the `vocab`
     most common English words with their frequencies from the wordfreq package), poisson
     (Poisson counts of rate `rate`). regression: a Gaussian design of loop.n_syn rows and `dim`

@@ -31,6 +31,11 @@ FAMILY_ROWS = {
     "gmm": {"data.name": "gmm_ring", "data.scale": 0.1, "data.n_test": 64, "model.components": 2, "model.em_iters": 3, "metrics.samples": 32},
     "kde": {"data.n_test": 64, "model.bandwidth": 0.5, "metrics.samples": 32},
     "flow": {"data.name": "moons", "data.n_test": 64, "model.layers": 2, "model.hidden": 4, "model.steps": 4, "model.batch_size": 16, "metrics.samples": 32},
+    "vae": {"data.name": "digit_images", "data.dim": 64, "model.hidden": 8, "model.depth": 1, "model.latent": 2, "model.steps": 4, "model.batch_size": 16, "metrics.samples": 32},
+    "diffusion": {
+        "data.name": "digit_images", "data.dim": 64, "model.hidden": 8, "model.depth": 1, "model.diffusion_steps": 10, "model.sample_steps": 5,
+        "model.steps": 4, "model.batch_size": 16, "metrics.samples": 32,
+    },  # fmt: skip
     "categorical": {"data.name": "zipf", "data.vocab": 20},
     "ngram": {"data.name": "text", "data.vocab": 8, "data.context": 8, "data.n_test": 32, "model.order": 2, "metrics.samples": 32},
     "transformer": {
@@ -107,7 +112,7 @@ def _check_run(config: Config) -> None:
 
 
 # Families whose tiny run compiles networks or EM for 10 s or more run in the slow tier only.
-COSTLY = {"gmm", "flow", "transformer"}
+COSTLY = {"gmm", "flow", "vae", "diffusion", "transformer"}
 BY_COST = [pytest.param(name, marks=pytest.mark.slow) if name in COSTLY else name for name in FAMILIES]
 
 
@@ -122,6 +127,8 @@ COLLAPSE = {
     "gmm": lambda ds, t, config: ds.trace_ratio < t,
     "kde": lambda ds, t, config: ds.trace_ratio < t,
     "flow": lambda ds, t, config: ds.trace_ratio < t,
+    "vae": lambda ds, t, config: ds.trace_ratio < t,
+    "diffusion": lambda ds, t, config: ds.trace_ratio < t,
     "categorical": lambda ds, t, config: ds.support_size <= 1,
     "ngram": lambda ds, t, config: ds.entropy <= t * ds.entropy.isel(generation=0),
     "transformer": lambda ds, t, config: ds.entropy <= t * ds.entropy.isel(generation=0),

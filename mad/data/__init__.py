@@ -14,7 +14,7 @@ import numpy as np
 
 from mad import random
 from mad.config import Config
-from mad.data import discrete, text
+from mad.data import discrete, images, text
 from mad.families import gmm
 
 TEST_KEY = 0xDA7A  # the held-out sample's key: fixed, so all runs are scored on the same points
@@ -150,6 +150,15 @@ def make_data(config: Config):
     if cfg.name == "digits":
         sample, test, train = digits(cfg.dim, dtype)
         return RealData(cfg.name, cfg.dim, sample, test, None, None, None, train.mean(0), np.cov(train.T, ddof=0).reshape(cfg.dim, cfg.dim))
+    if cfg.name == "digit_images":
+        pictures = images.split()
+        train = jnp.asarray(pictures.train, dtype)
+
+        def draw(key, n):
+            return train[jax.random.randint(key, (n,), 0, train.shape[0])]
+
+        cov = np.cov(pictures.train.T, ddof=0)
+        return RealData(cfg.name, cfg.dim, draw, pictures.test.astype(dtype), None, None, None, pictures.train.mean(0), cov)
     if cfg.name == "gaussian":
         params = mixture_params(np.zeros((1, cfg.dim)), cfg.scale, 1.0, dtype)
         centres = None
@@ -167,4 +176,4 @@ def make_data(config: Config):
     return RealData(cfg.name, cfg.dim, sample, test, lambda x: gmm.log_prob(params, x), centres, params, mean, cov)
 
 
-__all__ = ["RealData", "discrete", "make_data"]
+__all__ = ["RealData", "discrete", "images", "make_data"]

@@ -8,11 +8,11 @@ needs to know its name.
 
 from __future__ import annotations
 
-from mad.families import categorical, classifier, flow, gaussian, gmm, kde, linreg, ngram, poisson, transformer
+from mad.families import categorical, classifier, diffusion, flow, gaussian, gmm, kde, linreg, ngram, poisson, transformer, vae
 from mad.families.base import Family, FamilySpec
 
 FAMILIES: dict[str, FamilySpec] = {
-    module.SPEC.name: module.SPEC for module in (gaussian, gmm, kde, flow, categorical, ngram, transformer, poisson, linreg, classifier)
+    module.SPEC.name: module.SPEC for module in (gaussian, gmm, kde, flow, vae, diffusion, categorical, ngram, transformer, poisson, linreg, classifier)
 }
 
 
@@ -35,4 +35,4 @@ def make_family(config, data=None) -> Family:
     return family_spec(config.model.name).build(config, data)
 
 
-__all__ = ["FAMILIES", "Family", "FamilySpec", "categorical", "classifier", "family_spec", "flow", "gaussian", "gmm", "kde", "linreg", "make_family", "ngram", "poisson", "transformer"]
+__all__ = ["FAMILIES", "Family", "FamilySpec", "categorical", "classifier", "diffusion", "family_spec", "flow", "gaussian", "gmm", "kde", "linreg", "make_family", "ngram", "poisson", "transformer", "vae"]

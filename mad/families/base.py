@@ -142,6 +142,8 @@ class FamilySpec:
     showcase: Optional[Callable[..., Any]] = None
     """showcase(config, run_dir, point) -> (figure paths, HTML): what loop 0 of grid point `point`
     writes across generations, for the report (mad.report.text for language models); None: nothing."""
+    showcase_points: int = 1
+    """How many grid points (the first computed ones) the report shows this way, each in its own files."""
     lane_floats: Callable[[Any], Mapping[str, int]] = lambda config: {}
     """{what, with the keys that size it: floats} of one loop's working data in one generation,
     beyond parameters and outputs (the memory check names the largest)."""

@@ -67,6 +67,17 @@ class RealSide:
         self.k = k
 
 
+def mmd(real: RealSide, draws: Float[Array, "m d"], d_yx: Optional[Float[Array, "m n"]] = None) -> Float[Array, ""]:
+    """Unbiased squared MMD of the draws to the real test set (RBF kernel of the real side's
+    bandwidth); d_yx: the squared draw-to-test distances, where already computed."""
+    m, dtype = draws.shape[0], draws.dtype
+    d_yx = _sq_dists(draws, jnp.asarray(real.test, dtype)) if d_yx is None else d_yx
+    h2 = jnp.asarray(real.bandwidth_sq, dtype)
+    k_yy = jnp.exp(-_sq_dists(draws, draws) / (2 * h2))
+    k_yy_mean = (jnp.sum(k_yy) - m) / (m * (m - 1))
+    return k_yy_mean + real.kernel_xx - 2 * jnp.mean(jnp.exp(-d_yx / (2 * h2)))
+
+
 def sample_metrics(
     real: RealSide, draws: Float[Array, "m d"], log_prob: Optional[Callable], *, mode_share: float
 ) -> dict[str, Float[Array, ""]]:
@@ -77,16 +88,13 @@ def sample_metrics(
     inside_real = d_yx <= r_x[None, :]
     r_y = _kth_radius_sq(draws, real.k)
     m = draws.shape[0]
-    h2 = jnp.asarray(real.bandwidth_sq, dtype)
-    k_yy = jnp.exp(-_sq_dists(draws, draws) / (2 * h2))
-    k_yy_mean = (jnp.sum(k_yy) - m) / (m * (m - 1))
     share = lambda hits: jnp.mean(hits.astype(dtype))  # noqa: E731  (a bool mean would be float32)
     out = {
         "precision": share(jnp.any(inside_real, axis=1)),
         "recall": share(jnp.any(d_yx <= r_y[:, None], axis=0)),
         "density": jnp.sum(inside_real.astype(dtype)) / (real.k * m),
         "coverage": share(jnp.any(inside_real, axis=0)),
-        "mmd": k_yy_mean + real.kernel_xx - 2 * jnp.mean(jnp.exp(-d_yx / (2 * h2))),
+        "mmd": mmd(real, draws, d_yx),
     }
     if real.modes is not None:
         centres = jnp.asarray(real.modes, dtype)

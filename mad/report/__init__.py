@@ -15,22 +15,26 @@ from mad.report.html import write_report
 
 
 def showcase(ds: xr.Dataset, run_dir: str | Path) -> tuple[list[Path], str]:
-    """(figures, HTML) of what the first computed grid point's models write or draw, where its
-    family shows that (FamilySpec.showcase: the language models); ([], "") otherwise. The loop is
-    recomputed from the point's recorded config."""
+    """(figures, HTML) of what the first computed grid points' models write or draw, where their
+    family shows that (FamilySpec.showcase: language models, image generators; as many points as
+    its showcase_points); ([], "") otherwise. Loops are recomputed from each point's recorded config."""
     from mad.config import from_yaml
     from mad.families import family_spec
 
-    points = np.atleast_1d(ds.attrs.get("grid_points", []))
+    points = sorted(int(p) for p in np.atleast_1d(ds.attrs.get("grid_points", [])))
     configs = np.ravel(ds["point_config"].values) if "point_config" in ds else np.array([])
-    if not len(points) or not len(configs):
+    if not points or not len(configs) or not str(configs[points[0]]):
         return [], ""
-    first = int(min(points))
-    if not str(configs[first]):
+    spec = family_spec(from_yaml(str(configs[points[0]])).model.name)
+    if spec.showcase is None:
         return [], ""
-    config = from_yaml(str(configs[first]))
-    hook = family_spec(config.model.name).showcase
-    return hook(config, Path(run_dir), first) if hook is not None else ([], "")
+    shown, sections = [], []
+    for point in points[: spec.showcase_points]:
+        if str(configs[point]):
+            paths, section = spec.showcase(from_yaml(str(configs[point])), Path(run_dir), point)
+            shown.extend(paths)
+            sections.append(section)
+    return shown, "\n".join(sections)
 
 
 def build(run_dir: str | Path, ds: xr.Dataset | None = None, force: bool = False) -> Path:

@@ -12,7 +12,9 @@ its baselines in that process:
   (e) for language models: one n-gram model at a time in numpy (its sequences written together,
       position by position, counted with bincount), as a careful single-model script would;
   (f) for transformers: one network at a time, a jitted optax step and a jitted writer called
-      from a Python loop over loops and generations.
+      from a Python loop over loops and generations;
+  (g) for image generators: the family's own fit and draw, each jitted for one network, called
+      loop after loop from Python (everything as in mad but the vmap over loops).
 Baselines run for about `--budget` seconds each (as many loops as fit) and are compared by
 loop-generations per second. mad is timed as the loop alone (fits and draws, what the
 baselines compute) and as the full engine (plus every metric each generation). The machine's
@@ -48,6 +50,8 @@ WORKLOADS = {
     "F1": ("RealNVP on moons, 4 layers x 16 units, 200 steps of batch 128 per generation, 10 generations", {}, 1024, ("d",)),
     "L1": ("character trigram LM on English text, V=32, 256 sequences of 32 characters, 20 generations", {}, 1000, ("e",)),
     "T1": ("causal transformer on English text, 2 layers x 32 units, 100 steps of batch 32, 128 windows of 16, 5 generations", {}, 64, ("f",)),
+    "I1": ("VAE on 8 x 8 digits (model=vae defaults: 2 x 128 MLPs, latent 8, 400 steps of batch 64, 500 pictures), 10 generations", {}, 16, ("g",)),
+    "I2": ("DDPM on 8 x 8 digits (model=diffusion defaults: 2 x 128 MLP, 400 steps of batch 64, 500 pictures in 25 steps), 10 generations", {}, 16, ("g",)),
 }  # fmt: skip
 
 
@@ -72,6 +76,13 @@ def config_of(name: str, loops: int):
         return Config(
             data=DataConfig(name="text", vocab=32, context=32, n_test=256), model=ModelConfig(name="ngram", order=3, alpha=0.01),
             metrics=MetricsConfig(samples=256), loop=LoopConfig(n_syn=256), generations=20, loops=loops, progress=False,
+        )  # fmt: skip
+    if name in ("I1", "I2"):
+        from mad.grid import load_option
+
+        return Config(
+            data=load_option("data", "digit_images"), model=load_option("model", "vae" if name == "I1" else "diffusion"),
+            metrics=MetricsConfig(samples=256), loop=LoopConfig(n_syn=500), generations=10, loops=loops, progress=False,
         )  # fmt: skip
     if name == "T1":
         return Config(
@@ -270,6 +281,31 @@ def baseline_flow_one_at_a_time(config, budget: float, max_loops: int) -> tuple[
     return _budgeted(one, budget, max_loops)
 
 
+def baseline_family_one_at_a_time(config, budget: float, max_loops: int) -> tuple[int, float]:
+    """(g) the same family's own fit and draw, each jitted for one network, called loop after loop
+    from Python: everything as in mad but the vmap over loops."""
+    import jax
+
+    from mad.data import make_data
+    from mad.families import make_family
+
+    data = make_data(config)
+    family = make_family(config, data)
+    fit = jax.jit(lambda key, stats: family.fit(key, None, stats))
+    draw = jax.jit(family.draw, static_argnums=2)
+    n, lam = config.loop.n_syn, config.loop.lam
+
+    def one(seed):
+        key = jax.random.key(seed)
+        stats = family.real(key, n)
+        for g in range(config.generations):
+            params = fit(jax.random.fold_in(key, g), stats)
+            stats = family.summarize(draw(jax.random.fold_in(key, 10**6 + g), params, n, lam))
+        jax.block_until_ready(stats)
+
+    return _budgeted(one, budget, max_loops)
+
+
 def baseline_ngram_one_at_a_time(config, budget: float, max_loops: int) -> tuple[int, float]:
     """(e) one n-gram model at a time in numpy: sequences written position by position (all of a
     generation's sequences together), counted with bincount, refit with additive smoothing."""
@@ -372,6 +408,20 @@ def floor_needs(name: str, config) -> tuple[float, float]:
         # training: forward and backward (6 FLOPs per weight and symbol); writing: a forward of the
         # window per position written (2 per weight and symbol, L positions)
         return n * length, 6 * weights * m.steps * m.batch_size * length + 2 * weights * n * length * length
+    if name in ("I1", "I2"):
+        m, d = config.model, config.data.dim
+
+        def weights(inputs, outputs):
+            widths = [inputs, *([m.hidden] * m.depth), outputs]
+            return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+        if name == "I1":  # encoder and decoder trained; the decoder writes n pictures
+            trained, written = weights(d, 2 * m.latent) + weights(m.latent, d), 2 * weights(m.latent, d) * n
+            rng = m.steps * m.batch_size * m.latent + n * (m.latent + d)
+        else:  # the denoiser trained; the sampler runs it sample_steps times per picture
+            trained, written = weights(d + 16, d), 2 * weights(d + 16, d) * n * m.sample_steps
+            rng = m.steps * m.batch_size * d + n * d * (m.sample_steps + 1)
+        return rng, 6 * trained * m.steps * m.batch_size + written
     if name == "M1":
         k = config.model.components
         return n * (d + 1), config.model.em_iters * n * k * (6 * d * d + 10)  # draws and a component choice; EM passes
@@ -416,6 +466,8 @@ def run_workload(name: str, budget: float, scale: float) -> dict:
             done, seconds = baseline_ngram_one_at_a_time(config, budget, loops)
         elif b == "f":
             done, seconds = baseline_transformer_one_at_a_time(config, budget, loops)
+        elif b == "g":
+            done, seconds = baseline_family_one_at_a_time(config, budget, loops)
         else:
             done, seconds = baseline_flow_one_at_a_time(config, budget, loops)
         rate = done * g / seconds

@@ -85,6 +85,19 @@ def test_language_model_sweep_reports_what_its_models_write(tmp_path):
     assert "What the models write" in report and 'src="figures/written_perplexity.png"' in report
 
 
+def test_image_sweep_reports_what_its_models_draw_at_each_lam(tmp_path):
+    proc = sweep(
+        "model=vae", "+grid=lambda", "grid.loop.lam=[1.0,0.5]", "loops=2", "generations=2", "loop.n_syn=64", "model.steps=20",
+        "metrics.samples=64", run_dir=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    figures = tmp_path / "figures"
+    for point in (0, 1):  # one grid and one embedding per lam
+        assert (figures / f"image_samples_{point}.png").is_file() and (figures / f"image_embedding_{point}.png").is_file()
+    report = (tmp_path / "report.html").read_text()
+    assert "What the models draw" in report and 'src="figures/image_samples_1.png"' in report and "lam=0.5" in report
+
+
 def test_grid_over_loops_keeps_other_overrides(tmp_path):
     # two of the shipped grid's five options keep the test short; each is composed the same way
     proc = sweep("+grid=loop", "grid.loop=[replace,fresh]", "loop.lam=0.9", "loops=8", "generations=2", run_dir=tmp_path)

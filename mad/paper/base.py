@@ -71,6 +71,14 @@ def final(ds: xr.Dataset, metric: str, **sel) -> tuple[float, float]:
     return float(var.sel(stat="mean")), float(var.sel(stat="sem"))
 
 
+def rise(ds: xr.Dataset, metric: str, start: int = 1, **sel) -> tuple[float, float]:
+    """(value at the last generation minus value at `start`, a bound on its standard error: the
+    two sems summed, as the loops' values at two generations are correlated)."""
+    var = ds[metric].sel(**sel)
+    first, last = var.sel(generation=start), var.isel(generation=-1)
+    return float(last.sel(stat="mean") - first.sel(stat="mean")), float(last.sel(stat="sem") + first.sel(stat="sem"))
+
+
 def theory_final(ds: xr.Dataset, metric: str, **sel) -> Optional[float]:
     name = f"{metric}_theory"
     if name not in ds:

@@ -5,7 +5,7 @@ that the generation-0 model gives the written text grows a tail, and accumulatin
 
 import numpy as np
 
-from mad.paper.base import K, Experiment, Row, curves, dashed_legend, recorded
+from mad.paper.base import K, Experiment, Row, curves, dashed_legend, recorded, rise
 
 SHUMAILOV = "Shumailov et al. 2024 (Nature 631), language-model experiment (OPT-125m, wikitext2)"
 GERSTGRASSER = "Gerstgrasser et al. 2024, language-model experiments"
@@ -26,24 +26,12 @@ def figure(ds, fig):
     fig.suptitle(f"order-{config.model.order} character models, {config.data.vocab} symbols, windows of {config.data.context}", fontsize=10)
 
 
-def _at(ds, metric, setting, generation):
-    var = ds[metric].sel(setting=setting, generation=generation)
-    return float(var.sel(stat="mean")), float(var.sel(stat="sem"))
-
-
-def rise(ds, metric, setting, start=1):
-    """(value at G minus value at `start`, a bound on its standard error: the two sems summed)."""
-    last = int(ds.generation.values[-1])
-    (m1, s1), (m2, s2) = _at(ds, metric, setting, start), _at(ds, metric, setting, last)
-    return m2 - m1, s1 + s2
-
-
 def rows(ds):
     last = int(ds.generation.values[-1])
-    up, up_se = rise(ds, "perplexity", "replace")
-    slowed, slowed_se = rise(ds, "perplexity", "real_10pct")
-    acc, acc_se = rise(ds, "perplexity", "accumulate")
-    tail, tail_se = rise(ds, "gen0_ppl_q95", "replace", start=0)
+    up, up_se = rise(ds, "perplexity", setting="replace")
+    slowed, slowed_se = rise(ds, "perplexity", setting="real_10pct")
+    acc, acc_se = rise(ds, "perplexity", setting="accumulate")
+    tail, tail_se = rise(ds, "gen0_ppl_q95", start=0, setting="replace")
     share = acc / up
     share_se = abs(share) * np.hypot(acc_se / acc if acc else 0.0, up_se / up)
     note = "sem of a difference bounded by the sum of the two sems"

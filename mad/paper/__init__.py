@@ -73,7 +73,7 @@ def run_experiment(experiment: Experiment, size: str, out: Path) -> tuple[xr.Dat
 
 def draw(experiment: Experiment, ds: xr.Dataset, out: Path) -> None:
     """figures/<name>.pdf and .png from the experiment's dataset."""
-    fig = plt.figure(figsize=(11, 4.2) if experiment.wide else (6.5, 4.2), dpi=120)
+    fig = plt.figure(figsize=(11 if experiment.wide else 6.5, experiment.height), dpi=120)
     experiment.figure(ds, fig)
     fig.suptitle(experiment.title, fontsize=10)
     fig.tight_layout()

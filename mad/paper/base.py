@@ -54,6 +54,7 @@ class Experiment:
     rows: Callable[[xr.Dataset], list[Row]]
     tiny: Sequence[str] = ("loops=16", "generations=4")
     wide: bool = False  # two or three panels side by side
+    height: float = 4.2  # inches (a second row of panels needs about twice)
 
 
 def recorded(ds: xr.Dataset, **point) -> Config:

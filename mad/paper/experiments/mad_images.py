@@ -2,19 +2,50 @@
 loses quality and diversity without fresh data; sampling bias keeps precision while recall falls
 faster; fresh real pictures bound the drift."""
 
+import numpy as np
+
 from mad.paper.base import K, Experiment, Row, curves, dashed_legend, final, recorded, rise
 
 MAD = "Alemohammad et al. 2024 (ICLR), secs. 4-5, DDPM and StyleGAN loops"
 
 
+SHOWN = 8  # pictures per generation in the mosaics
+
+
+def mosaic(pictures: dict[int, np.ndarray]) -> np.ndarray:
+    """One image: a row of SHOWN pictures per generation, one pixel apart."""
+    from mad.data.images import SIDE
+
+    rows = []
+    for t in sorted(pictures):
+        tiles = [np.pad(np.clip(p.reshape(SIDE, SIDE), 0, 1), 1, constant_values=np.nan) for p in pictures[t][:SHOWN]]
+        rows.append(np.concatenate(tiles, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def pictures_of(ds, axes):
+    """Loop 0 of each setting recomputed (mad.report.images), its pictures by generation."""
+    from mad.families.diffusion import architecture
+    from mad.report.images import drawn_pictures
+
+    for point, (ax, setting) in enumerate(zip(axes, ds.setting.values)):
+        pictures = drawn_pictures(recorded(ds, setting=setting), lambda config, data: architecture(config).sample, point, n=SHOWN)
+        ax.imshow(mosaic(pictures), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([(10 * i + 5) for i in range(len(pictures))], ["real" if t == 0 else f"gen {t}" for t in sorted(pictures)], fontsize=7)
+        ax.set_title(f"what loop 0 draws: {setting}", fontsize=8)
+
+
 def figure(ds, fig):
-    panels = fig.subplots(1, 3)
-    for ax, (metric, label) in zip(panels, (("fd", "Frechet distance (classifier features)"), ("precision", "precision (quality)"), ("recall", "recall (diversity)"))):
+    grid = fig.add_gridspec(2, 3, height_ratios=(1.2, 0.8))
+    config = recorded(ds)
+    for column, (metric, label) in enumerate((("fd", "Frechet distance (classifier features)"), ("precision", "precision (quality)"), ("recall", "recall (diversity)"))):
+        ax = fig.add_subplot(grid[0, column])
         curves(ax, ds, metric, "setting")
         ax.set_ylabel(label)
         dashed_legend(ax)
-    config = recorded(ds)
-    fig.suptitle(f"DDPM ({config.model.depth} x {config.model.hidden} MLP, {config.model.steps} steps) on 8 x 8 digits, {ds.attrs.get('loops', '?')} loops", fontsize=10)
+    fig.axes[0].set_title(f"DDPM, {config.model.depth} x {config.model.hidden} MLP, {config.model.steps} steps", fontsize=8)
+    pictures_of(ds, [fig.add_subplot(grid[1, column]) for column in range(len(ds.setting))])
 
 
 def rows(ds):
@@ -41,5 +72,5 @@ def rows(ds):
 
 EXPERIMENT = Experiment(
     "mad_images", "Diffusion models on their own pictures", figure, rows,
-    ("loops=4", "generations=3", "loop.n_syn=64", "model.steps=20", "metrics.samples=64"), wide=True,
+    ("loops=4", "generations=3", "loop.n_syn=64", "model.steps=20", "metrics.samples=64"), wide=True, height=7.5,
 )  # fmt: skip

@@ -37,7 +37,7 @@ def linear_elbo(net, x, latent):
     minus the Gaussian KL(q || N(0, I))."""
     enc, dec = net["encoder"]["params"]["Dense_0"], net["decoder"]["params"]["Dense_0"]
     out = x @ np.asarray(enc["kernel"]) + np.asarray(enc["bias"])
-    mu, log_s = out[:, :latent], out[:, latent:]
+    mu, log_s = out[:, :latent], np.clip(out[:, latent:], *vaes.LOG_SD_RANGE)
     kernel, bias = np.asarray(dec["kernel"]), np.asarray(dec["bias"])
     sigma2 = np.exp(2 * np.clip(np.asarray(net["log_sigma"]), *vaes.LOG_SIGMA_RANGE))
     mean = mu @ kernel + bias
@@ -247,3 +247,21 @@ def test_an_image_loop_loses_diversity_without_fresh_data():
     ds = mad.simulate(replace_path(small("vae", generations=6, loops=8), "model.steps", 150))
     recall = ds.recall.sel(stat="mean").values.ravel()
     assert recall[-1] < recall[1] < recall[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_a_vae_fitted_on_copies_of_one_picture_is_collapsed_not_nan(precision):
+    # Its standardisation scale is the smallest float: held-out pictures have no density under it.
+    from mad.data import make_data
+    from mad.families import make_family
+    from mad.metrics import make_metrics
+
+    config = dataclasses.replace(small("vae"), precision=precision)
+    data = make_data(config)
+    family = make_family(config, data)
+    one = jnp.repeat(jnp.asarray(data.test[:1], precision), 16, axis=0)
+    params = jax.jit(lambda k: family.fit(k, None, points(one)))(jax.random.key(0))
+    out = jax.jit(make_metrics(config, family, data).model)(jax.random.key(1), params)
+    assert all(np.isfinite(float(v)) for v in out.values()), out
+    assert bool(out["collapsed"]) and float(out["neg_elbo_test"]) > 1e30

@@ -191,7 +191,7 @@ def test_compiled_programs_are_unmapped_before_the_process_runs_out_of_maps():
         ("gmm", {"backend": "suffstats"}, r"model\.backend='suffstats' is not a key of model=gmm; its keys are: model\.components"),
         ("flow", {"hiden": 8}, r"model\.hiden=8 is not a key of model=flow \(did you mean model\.hidden\?\)"),
         ("poisson", {"alpha": 1.0}, r"model\.alpha=1\.0 is not a key of model=poisson; its keys are: none besides model\.name"),
-        ("vae", {}, r"model\.name='vae' is not allowed; choose one of gaussian, gmm, kde, flow, categorical, ngram, transformer, poisson, linreg"),
+        ("gan", {}, r"model\.name='gan' is not allowed; choose one of gaussian, gmm, kde, flow, vae, diffusion, categorical, ngram, transformer"),
     ],
 )
 def test_a_family_has_only_its_own_model_keys(name, keys, match):

@@ -36,6 +36,10 @@ from mad.families.pixels import (
 from mad.families.points import Points, point_family, resample_rows
 
 LOG_SIGMA_RANGE = (-7.0, 3.0)  # the decoder's per-pixel log standard deviation, in standardised units
+# The encoder's log standard deviation: a collapsed model (a fit on copies of one picture has a
+# standardisation scale near the smallest float) sees held-out pictures at 1e150 standardised
+# units; unclipped, exp(log_sd) overflows and z = mean + inf * eps turns the ELBO into NaN.
+LOG_SD_RANGE = (-10.0, 10.0)
 
 
 class VaeParams(NamedTuple):
@@ -64,7 +68,7 @@ class VAE:
     def encode(self, net, x: Float[Array, "n d"]) -> tuple[Float[Array, "n q"], Float[Array, "n q"]]:
         """Mean and log standard deviation of q(z | x)."""
         mean, log_sd = jnp.split(self.encoder.apply(net["encoder"], x), 2, axis=-1)
-        return mean, log_sd
+        return mean, jnp.clip(log_sd, *LOG_SD_RANGE)
 
     def decode(self, net, z: Float[Array, "n q"]) -> Float[Array, "n d"]:
         return self.decoder.apply(net["decoder"], z)

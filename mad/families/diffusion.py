@@ -1,5 +1,5 @@
 """A denoising diffusion model (DDPM, Ho et al. 2020) on pictures, trained each generation with
-optax: the model of MAD's MNIST experiments (Alemohammad et al. 2024, Section 4).
+optax: the kind of model MAD loops on MNIST (Alemohammad et al. 2024).
 
 DDPM rather than flow matching because it is the model the MAD paper loops; its sampler is the
 ancestral one. The forward process over `diffusion_steps` steps T follows the cosine schedule of
@@ -20,10 +20,11 @@ so each generation would shrink for the sampler's sake alone; `beta` keeps unit 
 (and standardised pixels have unit overall variance).
 
 Sampling bias lam is the sampler's temperature: the starting noise and every step's noise have
-variance lam times their usual one (with lam = 1 the plain sampler). MAD biases its DDPM through
-class guidance, which needs a conditional model; the temperature plays the same part for an
-unconditional one (quality over diversity), and for a Gaussian target with the exact score it
-shrinks the variance by a factor the tests compute step by step.
+variance lam times their usual one (with lam = 1 the plain sampler). Guidance, the other way to
+bias a diffusion model's sampling, needs a conditional model; for this unconditional one the
+temperature is the analogue of the latent temperature of the flow and the VAE (quality over
+diversity), and for a Gaussian target with the exact score it shrinks the variance by a factor
+the tests compute step by step.
 
 Pixels are standardised per fit (mad.families.pixels).
 """

@@ -1,5 +1,5 @@
 """A variational autoencoder (Kingma and Welling 2014) on pictures, trained each generation with
-optax: Shumailov et al.'s image model (their Fig. 9 trains a VAE on MNIST on its own samples).
+optax: Shumailov et al.'s image model (they train a VAE on MNIST on its own samples).
 
 Encoder and decoder are MLPs of `depth` hidden layers of `hidden` units (depth 0: both linear, a
 VAE whose optimum is probabilistic PCA); the encoder gives a diagonal Gaussian q(z | x) over

@@ -4,7 +4,7 @@ the decline."""
 
 from mad.paper.base import K, Experiment, Row, curves, dashed_legend, recorded, rise
 
-SHUMAILOV = "Shumailov et al. 2024 (Nature 631), VAE on MNIST (Fig. 9 of the supplement)"
+SHUMAILOV = "Shumailov et al. 2024 (Nature 631), VAE trained on MNIST"
 
 
 def figure(ds, fig):

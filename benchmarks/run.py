@@ -419,7 +419,10 @@ def floor_needs(name: str, config) -> tuple[float, float]:
             trained, written = weights(d, 2 * m.latent) + weights(m.latent, d), 2 * weights(m.latent, d) * n
             rng = m.steps * m.batch_size * m.latent + n * (m.latent + d)
         else:  # the denoiser trained; the sampler runs it sample_steps times per picture
-            trained, written = weights(d + 16, d), 2 * weights(d + 16, d) * n * m.sample_steps
+            from mad.families.diffusion import TIME_FEATURES
+
+            inputs = d + 2 * TIME_FEATURES
+            trained, written = weights(inputs, d), 2 * weights(inputs, d) * n * m.sample_steps
             rng = m.steps * m.batch_size * d + n * d * (m.sample_steps + 1)
         return rng, 6 * trained * m.steps * m.batch_size + written
     if name == "M1":

@@ -41,11 +41,8 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family, FamilySpec
-from mad.families.flow import descend, optimizer
-from mad.families.pixels import (
-    IMAGE_DATA, MLP, image_lane_floats, network_floats, showcase, standardisation, standardise, unstandardise, validate_images,
-)  # fmt: skip
-from mad.families.points import Points, point_family, resample_rows
+from mad.families.pixels import MLP, image_family, image_lane_floats, image_spec, network_floats, train_standardised, unstandardise, validate_images
+from mad.families.points import Points
 
 TIME_FEATURES = 8  # sinusoidal frequencies of t / T fed to the denoiser (sine and cosine each)
 MAX_BETA = 0.999
@@ -147,15 +144,7 @@ class Diffusion:
 
 def train(model: Diffusion, key: jax.Array, net, data: Points, *, steps: int, batch_size: int, opt) -> DiffusionParams:
     """`steps` optimiser steps of the DDPM loss on minibatches drawn by the sample's weights."""
-    loc, log_scale = standardisation(data)
-    x = standardise(data.x, loc, log_scale)
-
-    def batch(k):
-        k_rows, k_noise = jax.random.split(k)
-        return x[resample_rows(k_rows, data.w, batch_size)], k_noise
-
-    net = descend(lambda net, b: model.loss(net, *b), net, opt, key, steps, batch)
-    return DiffusionParams(net, loc, log_scale)
+    return DiffusionParams(*train_standardised(model.loss, key, net, data, steps=steps, batch_size=batch_size, opt=opt))
 
 
 # ----------------------------------------------------------------------------- spec
@@ -164,7 +153,7 @@ def train(model: Diffusion, key: jax.Array, net, data: Points, *, steps: int, ba
 @dataclass(frozen=True)
 class DiffusionConfig:
     """model=diffusion: a DDPM over `diffusion_steps` noise levels (cosine schedule) sampled in
-    `sample_steps` ancestral steps of variance `sampler_variance` (beta | posterior); its eps-predicting MLP has `depth` hidden layers of `hidden`
+    `sample_steps` ancestral steps of variance `sampler_variance` (beta | posterior); its v-predicting MLP has `depth` hidden layers of `hidden`
     units, trained `steps` steps of `optimizer` (learning rate `lr`, minibatches of `batch_size`),
     afresh or from the previous network (`warm_start`)."""
 
@@ -190,15 +179,7 @@ def architecture(config) -> Diffusion:
 
 
 def build(config, data) -> Family:
-    m = config.model
-    model, opt = architecture(config), optimizer(m.optimizer, m.lr)
-
-    def fit(key, frame, stats: Points) -> DiffusionParams:
-        k_init, k_train = jax.random.split(key)
-        net = frame.net if m.warm_start and frame is not None else model.init_net(k_init)
-        return train(model, k_train, net, stats, steps=m.steps, batch_size=m.batch_size, opt=opt)
-
-    return point_family(data=data, sample=model.sample, fit=fit)
+    return image_family(config, data, architecture(config), train)
 
 
 def _metrics(config, fam, data):
@@ -235,14 +216,10 @@ SPEC = FamilySpec(
     name="diffusion",
     doc="denoising diffusion model (DDPM, flax MLP denoiser) on 8 x 8 digit images, trained each generation with optax",
     config=DiffusionConfig,
-    data=IMAGE_DATA,
     build=build,
     metrics=_metrics,
     metric_docs=_docs,
-    exact_pooling=False,
-    min_fit=lambda config: (2, "a fit standardises its sample, which needs two images"),
     validate=_validate,
-    showcase=showcase(lambda config, data: architecture(config).sample),
-    showcase_points=4,
     lane_floats=_lane_floats,
+    **image_spec(architecture),
 )

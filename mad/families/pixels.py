@@ -10,13 +10,15 @@ stay exactly at their mean), trains its network there, and maps draws back to pi
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from mad.families.points import Points
+from mad.families.base import Family
+from mad.families.points import Points, point_family, resample_rows
 
 # The picture data sets an image family can be fitted to.
 IMAGE_DATA = ("digit_images",)
@@ -51,6 +53,49 @@ def standardise(x, loc, log_scale):
 
 def unstandardise(x, loc, log_scale):
     return loc[None, :] + jnp.exp(log_scale) * x
+
+
+def train_standardised(loss: Callable, key: jax.Array, net, data: Points, *, steps: int, batch_size: int, opt):
+    """`steps` optimiser steps of loss(net, rows, key) on minibatches of the standardised sample,
+    drawn by its weights (each step its own key for the loss's noise): (net, loc, log_scale)."""
+    from mad.families.flow import descend
+
+    loc, log_scale = standardisation(data)
+    x = standardise(data.x, loc, log_scale)
+
+    def batch(k):
+        k_rows, k_noise = jax.random.split(k)
+        return x[resample_rows(k_rows, data.w, batch_size)], k_noise
+
+    return descend(lambda net, b: loss(net, *b), net, opt, key, steps, batch), loc, log_scale
+
+
+def image_family(config, data, model, train: Callable) -> Family:
+    """The point family of an image generator: each fit trains a fresh network (or, with
+    model.warm_start, the previous generation's) with train(model, key, net, points, steps=,
+    batch_size=, opt=); draws are model.sample."""
+    from mad.families.flow import optimizer
+
+    m = config.model
+    opt = optimizer(m.optimizer, m.lr)
+
+    def fit(key, frame, stats: Points):
+        k_init, k_train = jax.random.split(key)
+        net = frame.net if m.warm_start and frame is not None else model.init_net(k_init)
+        return train(model, k_train, net, stats, steps=m.steps, batch_size=m.batch_size, opt=opt)
+
+    return point_family(data=data, sample=model.sample, fit=fit)
+
+
+def image_spec(architecture: Callable) -> dict:
+    """The FamilySpec fields every image family shares (architecture(config) builds its model)."""
+    return dict(
+        data=IMAGE_DATA,
+        exact_pooling=False,
+        min_fit=lambda config: (2, "a fit standardises its sample, which needs two images"),
+        showcase=showcase(lambda config, data: architecture(config).sample),
+        showcase_points=4,
+    )
 
 
 def validate_images(config) -> None:

@@ -29,11 +29,10 @@ from jaxtyping import Array, Float
 
 from mad import random
 from mad.families.base import Family, FamilySpec
-from mad.families.flow import descend, optimizer
 from mad.families.pixels import (
-    IMAGE_DATA, MLP, image_lane_floats, network_floats, showcase, standardisation, standardise, unstandardise, validate_images,
+    MLP, image_family, image_lane_floats, image_spec, network_floats, standardise, train_standardised, unstandardise, validate_images,
 )  # fmt: skip
-from mad.families.points import Points, point_family, resample_rows
+from mad.families.points import Points
 
 LOG_SIGMA_RANGE = (-7.0, 3.0)  # the decoder's per-pixel log standard deviation, in standardised units
 # The encoder's log standard deviation: a collapsed model (a fit on copies of one picture has a
@@ -102,18 +101,8 @@ class VAE:
 
 def train(vae: VAE, key: jax.Array, net, data: Points, *, steps: int, batch_size: int, opt) -> VaeParams:
     """`steps` optimiser steps of the negative ELBO on minibatches drawn by the sample's weights."""
-    loc, log_scale = standardisation(data)
-    x = standardise(data.x, loc, log_scale)
-
-    def loss(net, batch):
-        rows, k_eps = batch
-        return -jnp.mean(vae.elbo_std(net, rows, k_eps))
-
-    def batch(k):
-        k_rows, k_eps = jax.random.split(k)
-        return x[resample_rows(k_rows, data.w, batch_size)], k_eps
-
-    return VaeParams(descend(loss, net, opt, key, steps, batch), loc, log_scale)
+    loss = lambda net, rows, k_eps: -jnp.mean(vae.elbo_std(net, rows, k_eps))  # noqa: E731
+    return VaeParams(*train_standardised(loss, key, net, data, steps=steps, batch_size=batch_size, opt=opt))
 
 
 # ----------------------------------------------------------------------------- spec
@@ -144,15 +133,7 @@ def architecture(config) -> VAE:
 
 
 def build(config, data) -> Family:
-    m = config.model
-    vae, opt = architecture(config), optimizer(m.optimizer, m.lr)
-
-    def fit(key, frame, stats: Points) -> VaeParams:
-        k_init, k_train = jax.random.split(key)
-        net = frame.net if m.warm_start and frame is not None else vae.init_net(k_init)
-        return train(vae, k_train, net, stats, steps=m.steps, batch_size=m.batch_size, opt=opt)
-
-    return point_family(data=data, sample=vae.sample, fit=fit)
+    return image_family(config, data, architecture(config), train)
 
 
 def _metrics(config, fam, data):
@@ -185,14 +166,10 @@ SPEC = FamilySpec(
     name="vae",
     doc="variational autoencoder (flax MLPs) on 8 x 8 digit images, trained each generation with optax",
     config=VaeConfig,
-    data=IMAGE_DATA,
     build=build,
     metrics=_metrics,
     metric_docs=_docs,
-    exact_pooling=False,
-    min_fit=lambda config: (2, "a fit standardises its sample, which needs two images"),
     validate=_validate,
-    showcase=showcase(lambda config, data: architecture(config).sample),
-    showcase_points=4,
     lane_floats=_lane_floats,
+    **image_spec(architecture),
 )

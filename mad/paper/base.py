@@ -124,6 +124,14 @@ def dashed_legend(ax):
     ax.legend(handles, labels, fontsize=7)
 
 
+def metric_panels(axes, ds: xr.Dataset, axis: str, metrics: Sequence[tuple[str, str]]) -> None:
+    """One panel per (metric, y label): curves for every value of `axis`, with the legend."""
+    for ax, (metric, label) in zip(axes, metrics):
+        curves(ax, ds, metric, axis)
+        ax.set_ylabel(label)
+        dashed_legend(ax)
+
+
 def single(metric: str, axis: str, ylabel: str, title: Callable[[xr.Dataset], str] | str, *, log: bool = False):
     """A one-panel figure: `metric` against generation, one curve per value of `axis`; the title
     may be a function of the Dataset (to state its recorded numbers)."""

@@ -4,7 +4,7 @@ faster; fresh real pictures bound the drift."""
 
 import numpy as np
 
-from mad.paper.base import K, Experiment, Row, curves, dashed_legend, final, recorded, rise
+from mad.paper.base import K, Experiment, Row, final, metric_panels, recorded, rise
 
 MAD = "Alemohammad et al. 2024 (ICLR), secs. 4-5, DDPM and StyleGAN loops"
 
@@ -39,12 +39,9 @@ def pictures_of(ds, axes):
 def figure(ds, fig):
     grid = fig.add_gridspec(2, 3, height_ratios=(1.2, 0.8))
     config = recorded(ds)
-    for column, (metric, label) in enumerate((("fd", "Frechet distance (classifier features)"), ("precision", "precision (quality)"), ("recall", "recall (diversity)"))):
-        ax = fig.add_subplot(grid[0, column])
-        curves(ax, ds, metric, "setting")
-        ax.set_ylabel(label)
-        dashed_legend(ax)
-    fig.axes[0].set_title(f"DDPM, {config.model.depth} x {config.model.hidden} MLP, {config.model.steps} steps", fontsize=8)
+    panels = [fig.add_subplot(grid[0, column]) for column in range(3)]
+    metric_panels(panels, ds, "setting", (("fd", "Frechet distance (classifier features)"), ("precision", "precision (quality)"), ("recall", "recall (diversity)")))
+    panels[0].set_title(f"DDPM, {config.model.depth} x {config.model.hidden} MLP, {config.model.steps} steps", fontsize=8)
     pictures_of(ds, [fig.add_subplot(grid[1, column]) for column in range(len(ds.setting))])
 
 

@@ -2,19 +2,16 @@
 lose diversity and held-out likelihood generation after generation; 10% fresh real pictures slow
 the decline."""
 
-from mad.paper.base import K, Experiment, Row, curves, dashed_legend, recorded, rise
+from mad.paper.base import K, Experiment, Row, metric_panels, recorded, rise
 
 SHUMAILOV = "Shumailov et al. 2024 (Nature 631), VAE trained on MNIST"
 
 
 def figure(ds, fig):
     panels = fig.subplots(1, 3)
-    for ax, (metric, label) in zip(panels, (("neg_elbo_test", "held-out negative ELBO (nats)"), ("recall", "recall (diversity)"), ("fd", "Frechet distance (classifier features)"))):
-        curves(ax, ds, metric, "setting")
-        ax.set_ylabel(label)
-        dashed_legend(ax)
-    config = recorded(ds)
-    fig.suptitle(f"VAE ({config.model.depth} x {config.model.hidden} MLPs, latent {config.model.latent}) on 8 x 8 digits", fontsize=10)
+    metric_panels(panels, ds, "setting", (("neg_elbo_test", "held-out negative ELBO (nats)"), ("recall", "recall (diversity)"), ("fd", "Frechet distance (classifier features)")))
+    config = recorded(ds)  # the figure's title is the experiment's: the architecture heads the first panel
+    panels[0].set_title(f"VAE, {config.model.depth} x {config.model.hidden} MLPs, latent {config.model.latent}", fontsize=8)
 
 
 def rows(ds):

@@ -47,17 +47,6 @@ def test_fit_in_any_frame_equals_numpy(covariance, estimator):
     assert np.allclose(np.diag(np.asarray(got.unit_tril)), 1.0)
 
 
-@pytest.mark.parametrize("m,d", [(5, 3), (3, 5), (12, 8), (40, 20), (7, 20)])
-def test_tril_of_rows_is_the_cholesky_factor_of_the_gram_matrix(m, d):
-    # Gram-Schmidt (d <= 16) and LAPACK QR (larger d) against numpy, also for rank-deficient rows.
-    a = np.random.default_rng(m * d).normal(size=(m, d))
-    t = np.asarray(g.tril_of_rows(jnp.asarray(a)))
-    assert np.allclose(t, np.tril(t)) and np.all(np.diag(t) >= 0)
-    np.testing.assert_allclose(t @ t.T, a.T @ a, atol=1e-10)
-    if m >= d:
-        np.testing.assert_allclose(t, np.linalg.cholesky(a.T @ a), rtol=1e-8, atol=1e-10)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["samples", "suffstats"])
 def test_smallest_full_fit_is_finite_in_float32(backend):

@@ -32,20 +32,27 @@ def params_of(mu, cov):
     return g.GaussianParams(jnp.asarray(mu), jnp.asarray(np.log(diag)), jnp.asarray(chol / diag[None, :]))
 
 
-@pytest.mark.parametrize("d", [1, 2, 4])
+@pytest.mark.parametrize("d", [1, 2, 4, 10])
 @pytest.mark.parametrize("structure", ["full", "diag"])
-def test_metrics_match_numpy(d, structure):
+@pytest.mark.parametrize("reference", ["iso", "diag", "full"])
+def test_metrics_match_numpy(d, structure, reference):
+    # d = 4: the fused algebra (Jacobi SVD, forward substitution); d = 10: LAPACK's SVD on a CPU.
+    # A diagonal reference takes the shortcuts (no solves with it, W2 from D_r L_p); both ways agree.
     rng = np.random.default_rng(d)
     a = rng.normal(size=(d, d))
     cov = a @ a.T + 0.3 * np.eye(d) if structure == "full" else np.diag(rng.uniform(0.2, 3.0, d))
     mu = rng.normal(size=d)
-    ref_cov = 1.7**2 * np.eye(d)
-    ref, p = params_of(np.zeros(d), ref_cov), params_of(mu, cov)
-    got = mg.compare(ref, p, diagonal=structure == "diag", collapse_threshold=1e-6)
-    want = numpy_metrics(np.zeros(d), ref_cov, mu, cov)
-    for name, value in want.items():
-        assert float(got[name]) == pytest.approx(value, rel=1e-9, abs=1e-12), name
-    assert not bool(got["collapsed"])
+    b = rng.normal(size=(d, d))
+    ref_cov = {"iso": 1.7**2 * np.eye(d), "diag": np.diag(rng.uniform(0.5, 2.0, d)), "full": b @ b.T + np.eye(d)}[reference]
+    ref_mu = np.zeros(d) if reference == "iso" else rng.normal(size=d)
+    ref, p = params_of(ref_mu, ref_cov), params_of(mu, cov)
+    want = numpy_metrics(ref_mu, ref_cov, mu, cov)
+    diagonal = structure == "diag" and reference != "full"
+    for ref_diagonal in [False, True] if reference != "full" else [False]:
+        got = mg.compare(ref, p, diagonal=diagonal, collapse_threshold=1e-6, ref_diagonal=ref_diagonal)
+        for name, value in want.items():
+            assert float(got[name]) == pytest.approx(value, rel=1e-9, abs=1e-12), (name, ref_diagonal)
+        assert not bool(got["collapsed"])
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
@@ -54,8 +61,8 @@ def test_extreme_collapse_is_finite_and_flagged(dtype, d):
     # A model whose variance is exp(-2000) per coordinate: beyond float64's range as a covariance.
     ref = g.standard(d, 1.0, dtype)
     p = g.GaussianParams(jnp.full(d, 0.3, dtype), jnp.full(d, -1000.0, dtype), jnp.eye(d, dtype=dtype))
-    for diagonal in (True, False):
-        got = mg.compare(ref, p, diagonal=diagonal, collapse_threshold=1e-6)
+    for diagonal, ref_diagonal in [(True, False), (False, False), (False, True)]:
+        got = mg.compare(ref, p, diagonal=diagonal, collapse_threshold=1e-6, ref_diagonal=ref_diagonal)
         for name, value in got.items():
             assert np.isfinite(float(value)), name
         assert float(got["logdet_ratio"]) == pytest.approx(-2000.0 * d, rel=1e-6)

@@ -28,10 +28,10 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from mad import random
+from mad.linalg import cholesky, matmul, solve_lower, tril_of_rows
 from mad.families.base import Family, FamilySpec
 
 
@@ -82,50 +82,6 @@ def logdet(params: GaussianParams) -> Float[Array, ""]:
 # ----------------------------------------------------------------------------- sufficient statistics
 
 
-def tril_of_rows(a: Float[Array, "m d"]) -> Float[Array, "d d"]:
-    """Lower-triangular L with L L^T = a^T a and a non-negative diagonal: R^T of a = QR.
-
-    Modified Gram-Schmidt over the columns (its R is backward stable, as Householder's is: the
-    exact factor of a + E, |E| ~ eps |a|): written out for d <= UNROLLED_DIM, a scan over columns up
-    to SMALL_DIM (one small program whatever d), LAPACK's QR beyond. Either way no Gram matrix is
-    formed, so no rounding can make it indefinite, and a rank-deficient a gives zero diagonal
-    entries rather than NaN.
-    """
-    m, dim = a.shape
-    if dim > SMALL_DIM:
-        if m < dim:  # zero rows change nothing in a^T a
-            a = jnp.concatenate([a, jnp.zeros((dim - m, dim), a.dtype)])
-        r = jnp.linalg.qr(a, mode="r")[:dim]
-        sign = jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(a.dtype)
-        return (r * sign[:, None]).T
-
-    def unit(v):
-        norm = jnp.sqrt(jnp.sum(v * v))
-        return norm, v / jnp.where(norm > 0, norm, 1.0)
-
-    if dim > UNROLLED_DIM:
-        columns = jnp.arange(dim)
-
-        def step(rest, j):
-            norm, q = unit(jax.lax.dynamic_index_in_dim(rest, j, axis=1, keepdims=False))
-            r = jnp.where(columns > j, q @ rest, 0.0)  # row j of R right of the diagonal
-            return rest - q[:, None] * r[None, :], jnp.where(columns == j, norm, r)
-
-        _, rows = jax.lax.scan(step, a, columns)
-        return rows.T
-    cols = [a[:, j] for j in range(dim)]
-    rows = []
-    for j in range(dim):
-        norm, q = unit(cols[j])
-        entries = [jnp.zeros((), a.dtype)] * j + [norm]
-        for k in range(j + 1, dim):
-            r_jk = jnp.sum(q * cols[k])
-            cols[k] = cols[k] - r_jk * q
-            entries.append(r_jk)
-        rows.append(jnp.stack(entries))
-    return jnp.stack(rows).T
-
-
 def moments_of_points(x: Float[Array, "n d"], mask=None) -> Moments:
     """Equal-weight moments of the rows of x (of the rows where `mask` is true, if given)."""
     if mask is None:
@@ -168,21 +124,6 @@ def merge_unbiased(a: Moments, b: Moments, weight_a: Optional[Float[Array, ""]] 
     return Moments(count=count, mean=w * a.mean + (1 - w) * b.mean, tril=tril_of_rows(rows), wsq=jnp.zeros_like(a.wsq))
 
 
-# Up to this dimension a d x d matrix product is written as a broadcast multiply and sum: under
-# vmap, XLA's CPU code for a batch of tiny matrix products is about 2x slower than the fused form.
-SMALL_DIM = 16
-# Up to this dimension Gram-Schmidt is written out column by column (fastest for tiny d; beyond it
-# the unrolled program grows as d^2 and compiles slowly, so a scan over columns takes over).
-UNROLLED_DIM = 4
-
-
-def matmul(a: Float[Array, "i k"], b: Float[Array, "k j"]) -> Float[Array, "i j"]:
-    """a @ b, fused elementwise for small matrices (see SMALL_DIM)."""
-    if max(a.shape + b.shape) > SMALL_DIM:
-        return a @ b
-    return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
-
-
 def bartlett(key: jax.Array, df: int, dim: int, dtype) -> Float[Array, "d d"]:
     """Lower-triangular A with A A^T ~ Wishart_dim(df, I), also for a singular df < dim.
 
@@ -194,9 +135,19 @@ def bartlett(key: jax.Array, df: int, dim: int, dtype) -> Float[Array, "d d"]:
     diag = jnp.exp(0.5 * random.log_chisquare(k_diag, [df - j for j in range(rank)], dtype))
     if rank < dim:
         diag = jnp.concatenate([diag, jnp.zeros(dim - rank, dtype)])
-    # masks are constants (no scatter, no tril under vmap): strictly lower, in live columns
-    below = np.tril(np.ones((dim, dim)), k=-1) * (np.arange(dim)[None, :] < rank)
-    return random.normal(k_off, (dim, dim), dtype) * below.astype(dtype) + np.eye(dim, dtype=dtype) * diag[None, :]
+    return _strictly_lower_normals(k_off, dim, rank, dtype) + np.eye(dim, dtype=dtype) * diag[None, :]
+
+
+def _strictly_lower_normals(key: jax.Array, dim: int, rank: int, dtype) -> Float[Array, "d d"]:
+    """A d x d matrix with independent N(0, 1) entries below the diagonal in its first `rank`
+    columns and zeros elsewhere. Only those entries are drawn (random numbers are most of a
+    generation's cost), and placed by a gather with constant indices (no scatter under vmap)."""
+    live = np.tril(np.ones((dim, dim), bool), k=-1) & (np.arange(dim)[None, :] < rank)
+    count = int(live.sum())
+    index = np.full((dim, dim), count)
+    index[live] = np.arange(count)
+    z = random.normal(key, (count,), dtype)
+    return jnp.concatenate([z, jnp.zeros(1, dtype)])[index]
 
 
 def standard_moments(
@@ -233,8 +184,7 @@ def _sized_moments(key: jax.Array, n: jax.Array, lam: Float[Array, ""], *, dim: 
     mean = jnp.sqrt(lam / n) * jax.random.normal(k_mean, (dim,), dtype)
     if covariance == "full":  # Bartlett: df n - 1 - j on the diagonal (n > dim by validation)
         log_diag = random.log_chisquare_traced(k_scatter, n - 1.0 - jnp.arange(dim, dtype=dtype), dtype)
-        below = np.tril(np.ones((dim, dim)), k=-1).astype(dtype)
-        root = random.normal(k_off, (dim, dim), dtype) * below + jnp.diag(jnp.exp(0.5 * log_diag))
+        root = _strictly_lower_normals(k_off, dim, dim, dtype) + jnp.diag(jnp.exp(0.5 * log_diag))
     elif covariance == "diag":
         root = jnp.diag(jnp.exp(0.5 * random.log_chisquare_traced(k_scatter, jnp.full(dim, n - 1.0), dtype)))
     else:
@@ -249,9 +199,9 @@ def _sized_moments(key: jax.Array, n: jax.Array, lam: Float[Array, ""], *, dim: 
 def into_frame(params: GaussianParams, m: Moments) -> Moments:
     """Express data-frame moments in the frame of `params`: y = L^{-1}(x - mean)."""
     inv_scale = jnp.exp(-params.log_scale)
-    mean = inv_scale * solve_triangular(params.unit_tril, m.mean - params.mean, lower=True, unit_diagonal=True)
+    mean = inv_scale * solve_lower(params.unit_tril, m.mean - params.mean, unit_diagonal=True)
     # L^{-1} T is lower triangular with the diagonal of T scaled by exp(-s): still a factor.
-    tril = inv_scale[:, None] * solve_triangular(params.unit_tril, m.tril, lower=True, unit_diagonal=True)
+    tril = inv_scale[:, None] * solve_lower(params.unit_tril, m.tril, unit_diagonal=True)
     return m._replace(mean=mean, tril=tril)
 
 
@@ -303,7 +253,7 @@ def sample(key: jax.Array, params: GaussianParams, n: int, lam=1.0) -> Float[Arr
 def log_prob(params: GaussianParams, x: Float[Array, " d"]) -> Float[Array, ""]:
     """log N(x; mean, Sigma), evaluated through the factor (no covariance is formed)."""
     dim = x.shape[-1]
-    w = solve_triangular(params.unit_tril, x - params.mean, lower=True, unit_diagonal=True)
+    w = solve_lower(params.unit_tril, x - params.mean, unit_diagonal=True)
     w = w * jnp.exp(-params.log_scale)
     return -0.5 * jnp.sum(w**2) - jnp.sum(params.log_scale) - 0.5 * dim * jnp.log(2 * jnp.pi)
 
@@ -313,7 +263,7 @@ def log_prob(params: GaussianParams, x: Float[Array, " d"]) -> Float[Array, ""]:
 
 def from_moments(mean, cov, dtype) -> GaussianParams:
     """The Gaussian with this mean and covariance, in the family's factorised form."""
-    chol = jnp.linalg.cholesky(jnp.asarray(cov, dtype))
+    chol = cholesky(jnp.asarray(cov, dtype))
     diag = jnp.diagonal(chol)
     return GaussianParams(jnp.asarray(mean, dtype), jnp.log(diag), chol / diag[None, :])
 
@@ -390,9 +340,13 @@ def _metrics(config, fam: Family, data):
 
     # Diagonal shortcuts need both factors diagonal: a diag / iso model against N(0, s^2 I).
     diagonal = (config.model.covariance != "full" and config.data.name == "gaussian") or config.data.dim == 1
+    # A reference whose unit factor is the identity (N(mu, diag), such as data=gaussian) needs no solves.
+    ref_diagonal = bool(np.array_equal(np.asarray(fam.reference.unit_tril), np.eye(config.data.dim)))
 
     def compare(params):
-        return scores.compare(fam.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold)
+        return scores.compare(
+            fam.reference, params, diagonal=diagonal, collapse_threshold=config.collapse_threshold, ref_diagonal=ref_diagonal
+        )
 
     return Metrics(model=lambda key, params: compare(params), real=lambda key: compare(fam.reference))
 

@@ -318,9 +318,13 @@ def loops_per_call(program: Program, points: int, chunk: int) -> int:
 
 
 def call_loops(program: Program, points: int, loops: int, chunk: int, devices: int) -> int:
-    """Loops per compiled call and grid point as `run_program` makes them: `loops_per_call`, at most
-    `loops`, rounded up to a multiple of the device count."""
-    per_call = min(loops_per_call(program, points, chunk), loops)
+    """Loops per compiled call and grid point as `run_program` makes them: at most `loops_per_call`,
+    spread evenly over the calls that takes (10,000 loops in calls of at most 8192 run as two calls
+    of 5000, not 8192 and a second 8192 of which 1808 are kept), rounded up to a multiple of the
+    device count."""
+    most = min(loops_per_call(program, points, chunk), loops)
+    calls = -(-loops // most)
+    per_call = -(-loops // calls)
     return -(-per_call // devices) * devices
 
 

@@ -22,6 +22,16 @@ def test_the_plan_is_what_the_run_does_and_compiles_nothing():
         assert p.call_bytes == 100 * engine.lane_bytes(program)
 
 
+def test_calls_share_the_loops_evenly():
+    # 10,000 loops in calls of at most 8192 lanes: two calls of 5000, not 8192 and 8192 (of which 1808 kept)
+    program = engine.Program.of(Config(progress=False))
+    assert engine.call_loops(program, 1, 10_000, 8192, 1) == 5000
+    assert engine.call_loops(program, 1, 10_001, 8192, 2) == 5002  # a multiple of the device count
+    assert engine.call_loops(program, 1, 16_384, 8192, 1) == 8192
+    assert engine.call_loops(program, 2, 300, 100, 1) == 50  # 100 lanes over 2 grid points: 6 calls of 50
+    assert engine.call_loops(program, 1, 30, 8192, 1) == 30
+
+
 def test_the_estimate_scales_the_familys_default_run():
     model = {"exponents": {"dim": 2.0, "n_samples": 1.0, "n_suffstats": 0.0},
              "families": {"gaussian": {"compile": 3.0, "rate": 1000.0, "dim": 2, "n_syn": 100}}}  # fmt: skip

@@ -8,10 +8,11 @@ form above it, where the O(d^3) work dominates and LAPACK wins (`fused(dim, rout
 agree to rounding (tests/test_linalg.py checks them against numpy and scipy in float32 and float64).
 
 The sizes are measured (`python -m benchmarks.linalg`, benchmarks/results/linalg-cpu.json): on 2
-CPU cores, 8192 float32 matrices per call, the fused Cholesky is 2 to 8x faster than LAPACK's up
-to d = 24, the fused triangular solve 2 to 20x up to d = 32 at least, and the Jacobi SVD 2 to 60x up
-to d = 8, even with LAPACK's about d = 10 to 12 and slower beyond (its sweeps cost O(d^3) each,
-several of them). On accelerators the fused forms are used up to SMALL_DIM: they are elementwise
+CPU cores, 8192 float32 matrices per call, the fused Cholesky is 1.3 to 14x faster than LAPACK's up
+to d = 24, the fused triangular solve 1.3 to 16x up to d = 32 at least, and the Jacobi SVD 43x at
+d = 2, 3x at d = 8, 1.1 to 1.4x at d = 10 to 12 and slower beyond (its sweeps cost O(d^3) each,
+seven or eight of them). Products of tiny matrices are as fast either way in isolation; inside the
+engine's programs the fused form was about 2x faster. On accelerators the fused forms are used up to SMALL_DIM: they are elementwise
 passes over a wide batch, which is what a GPU does best (not measured: no GPU was lent so far).
 
 - `matmul`: a @ b as a broadcast multiply and sum.
@@ -34,7 +35,7 @@ from jaxtyping import Array, Float
 SMALL_DIM = 16
 # On a CPU, each routine's measured crossover (benchmarks/results/linalg-cpu.json: the largest d
 # at which the fused form was at least as fast as LAPACK for 8192 float32 matrices).
-FUSED_UP_TO_ON_CPU = {"matmul": SMALL_DIM, "qr": SMALL_DIM, "cholesky": 24, "solve_lower": 32, "svd": 8}
+FUSED_UP_TO_ON_CPU = {"matmul": SMALL_DIM, "qr": SMALL_DIM, "cholesky": 24, "solve_lower": 32, "svd": 12}
 # Up to this dimension Gram-Schmidt is written out column by column (fastest for tiny d; beyond it
 # the unrolled program grows as d^2 and compiles slowly, so a scan over columns takes over).
 UNROLLED_DIM = 4
@@ -52,8 +53,7 @@ def fused(dim: int, routine: str = "matmul") -> bool:
 
 
 def matmul(a: Float[Array, "i k"], b: Float[Array, "k j"]) -> Float[Array, "i j"]:
-    """a @ b; under vmap, XLA's CPU code for a batch of tiny matrix products is about 2x slower
-    than this broadcast multiply and sum."""
+    """a @ b, as a broadcast multiply and sum for small matrices."""
     if not fused(max(a.shape + b.shape), "matmul"):
         return a @ b
     return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)

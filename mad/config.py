@@ -321,6 +321,7 @@ class Config:
     progress: bool = True
     resume: bool = False
     overwrite: bool = False
+    compile_cache: Optional[str] = "~/.cache/mad/jax"
     grid: dict[str, Any] = field(default_factory=dict)
 
 
@@ -397,6 +398,8 @@ def validate(config: Config) -> Config:
     for tag in wandb.tags:
         if not isinstance(tag, str) or not 1 <= len(tag) <= 64:
             raise ConfigError(f"logger.wandb.tags: {tag!r} must be a string of 1 to 64 characters (W&B's limit)")
+    if config.compile_cache is not None and (not isinstance(config.compile_cache, str) or not config.compile_cache):
+        raise ConfigError(f"compile_cache={config.compile_cache!r} must be a folder path, or null to keep no compiled programs")
     integer("generations", config.generations, 1)
     integer("loops", config.loops, 1)
     integer("seed", config.seed, 0)

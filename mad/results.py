@@ -121,11 +121,12 @@ POINT_CONFIG = "point_config"
 
 def point_yaml(config: Any) -> str:
     """A grid point's config as YAML, with the settings that change neither its values nor what is
-    kept (progress, resume, overwrite, chunk, logger, shard) at their defaults: a resumed point, or
-    one computed by a grid slice, records the same config as an uninterrupted single run."""
+    kept (progress, resume, overwrite, chunk, compile_cache, logger, shard) at their defaults: a
+    resumed point, or one computed by a grid slice, records the same config as an uninterrupted single run."""
     plain = dataclasses.replace(
-        config, progress=True, resume=False, overwrite=False, chunk=0, logger=type(config.logger)(), shard=type(config.shard)()
-    )
+        config, progress=True, resume=False, overwrite=False, chunk=0, compile_cache=None,
+        logger=type(config.logger)(), shard=type(config.shard)(),
+    )  # fmt: skip
     return config_yaml(plain)
 
 

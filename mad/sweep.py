@@ -84,8 +84,10 @@ def main(cfg: DictConfig) -> None:
 
                 print(describe(config, plan(config, resolve=compose_option)), flush=True)
                 raise _Planned
+            from mad.engine import use_compile_cache
             from mad.simulation import run
 
+            use_compile_cache(config.compile_cache)
             # Earlier results are judged once every grid point is valid (an invalid config is
             # reported as such), before anything is computed; the grid is expanded once.
             judge = lambda: _check_earlier_results(out, config)  # noqa: E731

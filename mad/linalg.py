@@ -17,7 +17,8 @@ passes over a wide batch, which is what a GPU does best (not measured: no GPU wa
 
 - `matmul`: a @ b as a broadcast multiply and sum.
 - `cholesky`: lower factor of a symmetric positive-definite matrix (NaN where it is not, as LAPACK).
-- `solve_lower`: forward substitution with a lower-triangular matrix (optionally unit diagonal).
+- `solve_lower`: forward substitution with a lower-triangular matrix (optionally unit diagonal);
+  `cho_solve`: (l l^T) x = b from the Cholesky factor l.
 - `tril_of_rows`: the lower factor L of a^T a from the rows of a (modified Gram-Schmidt), no Gram matrix.
 - `singular_values`, `nuclear_norm`: one-sided (Hestenes) Jacobi sweeps until every pair of
   columns is orthogonal to rounding; the nuclear norm is what the Wasserstein distance between
@@ -103,6 +104,23 @@ def fused_solve_lower(l: Float[Array, "d d"], b: Float[Array, "d ..."], *, unit_
         for j in range(i):
             r = r - l[i, j] * xs[j]
         xs.append(r if unit_diagonal else r / l[i, i])
+    return jnp.stack(xs)
+
+
+def cho_solve(l: Float[Array, "d d"], b: Float[Array, "d ..."]) -> Float[Array, "d ..."]:
+    """x with (l l^T) x = b, given the lower Cholesky factor l: forward then back substitution."""
+    if not fused(l.shape[0], "solve_lower"):
+        from jax.scipy.linalg import cho_solve as library
+
+        return library((l, True), b)
+    z = fused_solve_lower(l, b)
+    dim = l.shape[0]
+    xs = [None] * dim
+    for i in reversed(range(dim)):
+        r = z[i]
+        for j in range(i + 1, dim):
+            r = r - l[j, i] * xs[j]
+        xs[i] = r / l[i, i]
     return jnp.stack(xs)
 
 

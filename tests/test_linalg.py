@@ -81,6 +81,20 @@ def test_solve_lower_matches_scipy(dim, dtype, unit, rhs, form):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", DIMS)
+def test_cho_solve_matches_scipy(dim, dtype):
+    rng = np.random.default_rng(dim)
+    cond = 1e2 if dtype == np.float32 else 1e6
+    a = np.stack([spd(rng, dim, cond) for _ in range(6)])
+    l = np.linalg.cholesky(a)
+    b = rng.normal(size=(6, dim))
+    got = batched(linalg.cho_solve, jnp.asarray(l, dtype), jnp.asarray(b, dtype)).astype(np.float64)
+    for x, f, v in zip(got, l.astype(dtype).astype(np.float64), b.astype(dtype).astype(np.float64)):
+        want = scipy.linalg.cho_solve((f, True), v)
+        assert np.linalg.norm(x - want) <= 8 * dim * eps(dtype) * cond * np.linalg.norm(want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", DIMS)
 def test_matmul_matches_numpy(dim, dtype):
     rng = np.random.default_rng(dim)
     a, b = rng.normal(size=(4, dim, dim)), rng.normal(size=(4, dim, dim))

@@ -22,11 +22,11 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
 from mad import random
+from mad.linalg import cholesky, solve_lower
 from mad.families.base import Family, FamilySpec
 from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, sample_docs, validate_points
 
@@ -63,7 +63,7 @@ def _mahalanobis_sq(chols, means, xt):
         return sq
     # As scikit-learn does: invert each factor once (k small solves), whiten by matrix products.
     eye = jnp.eye(dim, dtype=xt.dtype)
-    inv_chols = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(chols)  # (k, d, d)
+    inv_chols = jax.vmap(lambda c: solve_lower(c, eye))(chols)  # (k, d, d)
     shifted = jnp.einsum("kij,jn->kin", inv_chols, xt) - jnp.einsum("kij,kj->ki", inv_chols, means)[:, :, None]
     return jnp.sum(shifted**2, axis=1)
 
@@ -106,7 +106,7 @@ def _m_step_t(xt, weighted, *, reg: float, covariance: str, previous: GmmParams,
     scale = jnp.trace(covs, axis1=1, axis2=2) / dim
     floor = reg + 16 * dim * jnp.finfo(xt.dtype).eps * scale
     covs = covs + floor[:, None, None] * jnp.eye(dim, dtype=xt.dtype)[None]
-    chols = jnp.linalg.cholesky(covs)
+    chols = jax.vmap(cholesky)(covs)  # fused for small d (mad.linalg); NaN where not positive definite
     # A component that is empty, or whose factor still failed, keeps its previous parameters.
     alive = (nk > EMPTY * total) & jnp.all(jnp.isfinite(chols), axis=(1, 2))
     means = jnp.where(alive[:, None], means, previous.means)

@@ -14,10 +14,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.linalg import cho_solve
 from jaxtyping import Array, Float
 
 from mad.families.base import Family, FamilySpec, pool, summed_family
+from mad.linalg import cho_solve, cholesky
 
 
 class Labels(NamedTuple):
@@ -52,11 +52,11 @@ def family(*, design, weights, noise: float, dtype, per_loop: bool = False) -> F
         x = jax.random.normal(k_design, (rows, dim), dtype) if per_loop else fixed
         return label(k_label, x, reference.weights, 1.0)
 
-    fixed_chol = None if per_loop else jnp.linalg.cholesky(fixed.T @ fixed)
+    fixed_chol = None if per_loop else cholesky(fixed.T @ fixed)
 
     def fit(key, frame, stats: Labels) -> LinregParams:
-        chol = jnp.linalg.cholesky(stats.design.T @ stats.design) if per_loop else fixed_chol
-        return LinregParams(cho_solve((chol, True), stats.xty) / stats.copies, stats.design)
+        chol = cholesky(stats.design.T @ stats.design) if per_loop else fixed_chol
+        return LinregParams(cho_solve(chol, stats.xty) / stats.copies, stats.design)
 
     def synthetic(key, params, n, lam):
         return label(key, params.design if per_loop else fixed, params.weights, lam)

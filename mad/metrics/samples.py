@@ -27,18 +27,26 @@ from jaxtyping import Array, Float
 SAMPLE_METRICS = ("precision", "recall", "density", "coverage", "mmd", "modes_covered")
 
 
+# Up to this dimension squared distances are summed coordinate by coordinate (one fused pass);
+# beyond it through a matrix product. Under vmap a product with an inner size of 2 is a batched
+# library call 2.5x slower than the fused sum (M1's 512 x 1000 distances: 1.9 ms against 0.77 ms).
+ELEMENTWISE_DIM = 4
+
+
 def _sq_dists(a: Float[Array, "m d"], b: Float[Array, "n d"]) -> Float[Array, "m n"]:
+    if a.shape[1] <= ELEMENTWISE_DIM:
+        return sum((a[:, None, j] - b[None, :, j]) ** 2 for j in range(a.shape[1]))
     return jnp.maximum(jnp.sum(a * a, 1)[:, None] + jnp.sum(b * b, 1)[None, :] - 2.0 * a @ b.T, 0.0)
 
 
-def _kth_radius_sq(points: Float[Array, "m d"], k: int) -> Float[Array, " m"]:
-    """Squared distance of each point to its k-th nearest other point (ties counted).
+def _kth_smallest(d: Float[Array, "b m"], k: int) -> Float[Array, " b"]:
+    """Each row's (k + 1)-th smallest entry, ties counted (with squared distances from a set of
+    points to the same set, the distance to the k-th nearest other point: the first is itself).
 
     k + 1 passes, each taking the row minimum, counting its copies and removing them: the answer
-    is the minimum at which the running count reaches k + 1 (the point itself is the first).
-    Only minima, compares and sums, so far faster on CPUs than lax.top_k, a sort or argmin.
+    is the minimum at which the running count reaches k + 1. Only minima, compares and sums, so
+    far faster on CPUs than lax.top_k, a sort or argmin.
     """
-    d = _sq_dists(points, points)
     remaining = jnp.full(d.shape[0], k + 1, jnp.int32)
     radius = jnp.zeros(d.shape[0], d.dtype)
     for _ in range(k + 1):
@@ -49,6 +57,11 @@ def _kth_radius_sq(points: Float[Array, "m d"], k: int) -> Float[Array, " m"]:
         remaining = remaining - copies
         d = jnp.where(hit, jnp.inf, d)
     return radius
+
+
+def _kth_radius_sq(points: Float[Array, "m d"], k: int) -> Float[Array, " m"]:
+    """Squared distance of each point to its k-th nearest other point (ties counted)."""
+    return _kth_smallest(_sq_dists(points, points), k)
 
 
 class RealSide:
@@ -78,23 +91,54 @@ def mmd(real: RealSide, draws: Float[Array, "m d"], d_yx: Optional[Float[Array, 
     return k_yy_mean + real.kernel_xx - 2 * jnp.mean(jnp.exp(-d_yx / (2 * h2)))
 
 
+# Draws are scored in blocks of this many rows: the (block, m) and (block, N) distance arrays of
+# every loop in a vectorised call stay in cache, where whole (m, m) and (m, N) arrays (1 MB each
+# for m = 512, per loop) would stream through memory several times per metric.
+ROW_BLOCK = 32
+
+
 def sample_metrics(
     real: RealSide, draws: Float[Array, "m d"], log_prob: Optional[Callable], *, mode_share: float
 ) -> dict[str, Float[Array, ""]]:
     dtype = draws.dtype
     x = jnp.asarray(real.test, dtype)
     r_x = jnp.asarray(real.radius_sq, dtype)
-    d_yx = _sq_dists(draws, x)  # (m, N)
-    inside_real = d_yx <= r_x[None, :]
-    r_y = _kth_radius_sq(draws, real.k)
-    m = draws.shape[0]
+    m, n_test = draws.shape[0], x.shape[0]
+    h2 = jnp.asarray(real.bandwidth_sq, dtype)
+    # Rows padded to whole blocks; padded rows and columns count nowhere (infinite distances).
+    block = min(ROW_BLOCK, m)
+    blocks = -(-m // block)
+    pad = blocks * block - m
+    valid = jnp.arange(blocks * block) < m
+    rows = jnp.concatenate([draws, jnp.zeros((pad, draws.shape[1]), dtype)]) if pad else draws
+
+    def score(carry, b):
+        hits, inside_count, covered, recalled, k_yy, k_yx = carry
+        y = jax.lax.dynamic_slice_in_dim(rows, b * block, block)
+        live = jax.lax.dynamic_slice_in_dim(valid, b * block, block)
+        d_yy = _sq_dists(y, draws)  # (block, m): this block's draws against every draw
+        r_y = _kth_smallest(d_yy, real.k)
+        k_yy = k_yy + jnp.sum(jnp.where(live[:, None], jnp.exp(-d_yy / (2 * h2)), 0.0))
+        d_yx = jnp.where(live[:, None], _sq_dists(y, x), jnp.inf)  # (block, N)
+        inside = d_yx <= r_x[None, :]
+        hits = hits + jnp.sum(jnp.any(inside, axis=1), dtype=jnp.int32)
+        inside_count = inside_count + jnp.sum(inside.astype(dtype))
+        covered = covered | jnp.any(inside, axis=0)
+        recalled = recalled | jnp.any(d_yx <= r_y[:, None], axis=0)
+        k_yx = k_yx + jnp.sum(jnp.exp(-d_yx / (2 * h2)))
+        return (hits, inside_count, covered, recalled, k_yy, k_yx), None
+
+    zero = jnp.zeros((), dtype)
+    start = (jnp.zeros((), jnp.int32), zero, jnp.zeros(n_test, bool), jnp.zeros(n_test, bool), zero, zero)
+    (hits, inside_count, covered, recalled, k_yy, k_yx), _ = jax.lax.scan(score, start, jnp.arange(blocks))
     share = lambda hits: jnp.mean(hits.astype(dtype))  # noqa: E731  (a bool mean would be float32)
     out = {
-        "precision": share(jnp.any(inside_real, axis=1)),
-        "recall": share(jnp.any(d_yx <= r_y[:, None], axis=0)),
-        "density": jnp.sum(inside_real.astype(dtype)) / (real.k * m),
-        "coverage": share(jnp.any(inside_real, axis=0)),
-        "mmd": mmd(real, draws, d_yx),
+        "precision": hits.astype(dtype) / m,
+        "recall": share(recalled),
+        "density": inside_count / (real.k * m),
+        "coverage": share(covered),
+        # unbiased: the m diagonal terms k(y, y) = 1 leave the draws' own mean
+        "mmd": (k_yy - m) / (m * (m - 1)) + real.kernel_xx - 2 * k_yx / (m * n_test),
     }
     if real.modes is not None:
         centres = jnp.asarray(real.modes, dtype)

@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import gamma as gamma_fn
-from scipy.special import roots_genlaguerre, roots_hermitenorm
-from scipy.stats import norm
+from scipy.special import ndtr, roots_genlaguerre, roots_hermitenorm
 
 
 def _start(n_init: int, dim: int, margin: float, sigma: float, nodes: int):
@@ -58,7 +57,7 @@ def _start(n_init: int, dim: int, margin: float, sigma: float, nodes: int):
 
 def _accuracy(w: np.ndarray, margin: float, sigma: float) -> np.ndarray:
     norm_w = np.linalg.norm(w, axis=-1)
-    return norm.cdf(np.where(norm_w > 0, w[..., 0] / np.where(norm_w > 0, norm_w, 1.0), 0.0) * margin / sigma)
+    return ndtr(np.where(norm_w > 0, w[..., 0] / np.where(norm_w > 0, norm_w, 1.0), 0.0) * margin / sigma)
 
 
 def _cosine(w: np.ndarray) -> np.ndarray:
@@ -76,7 +75,7 @@ def _example(w: np.ndarray, margin: float, sigma: float, tpr: float, fpr: float)
     mu[0] = margin
     alpha = w_hat @ mu
     kappa = alpha / sigma
-    cdf, pdf = norm.cdf(kappa), norm.pdf(kappa)
+    cdf, pdf = ndtr(kappa), np.exp(-0.5 * kappa**2) / np.sqrt(2 * np.pi)  # the standard normal's (scipy.stats costs 0.5 s to import)
     mu_perp = mu - alpha[:, None] * w_hat
     outer = lambda a, b: a[:, :, None] * b[:, None, :]  # noqa: E731
     perp = np.eye(d) - outer(w_hat, w_hat)
@@ -172,7 +171,7 @@ def trajectory(
             return (n_real * sigma**2 * np.eye(dim) + n_syn * c) / (n_real + n_syn) ** 2
         return n_syn * c
 
-    acc, cos = [np.full(len(w), norm.cdf(margin / sigma)), _accuracy(x, margin, sigma)], [np.ones(len(w)), _cosine(x)]
+    acc, cos = [np.full(len(w), ndtr(margin / sigma)), _accuracy(x, margin, sigma)], [np.ones(len(w)), _cosine(x)]
     for _ in range(generations - 1):
         mean, spread = _propagate(step, x, cov, copies)
         x, cov = mean, spread + noise * added(x)

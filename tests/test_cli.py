@@ -15,12 +15,12 @@ pytestmark = pytest.mark.slow  # subprocesses: the slow tier (pytest -m 'not slo
 REPO = Path(__file__).resolve().parents[1]
 
 
-def sweep(*overrides, run_dir=None):
+def sweep(*overrides, run_dir=None, env=None):
     flags = [o for o in overrides if o.startswith("-")]  # Hydra's own flags come before overrides
     args = [sys.executable, "-m", "mad.sweep", *flags, "progress=false", *(o for o in overrides if o not in flags)]
     if run_dir is not None:
         args.append(f"hydra.run.dir={run_dir}")
-    env = {**os.environ, "WANDB_MODE": "disabled"}
+    env = {**os.environ, "WANDB_MODE": "disabled", **(env or {})}
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -64,6 +64,7 @@ def test_resume_of_a_finished_run_recomputes_nothing(lambda_run):
         (["+grid=nope"], "Available options in 'grid'"),
         (["loop.lamda=0.5"], "Key 'lamda' not in 'LoopConfig'"),
         (["loop=spiral"], "Could not find 'loop/spiral'"),
+        (["compile_cache=''"], "compile_cache='' must be a folder path"),
     ],
 )
 def test_invalid_config_fails_and_keeps_earlier_results(lambda_run, overrides, message):
@@ -73,6 +74,21 @@ def test_invalid_config_fails_and_keeps_earlier_results(lambda_run, overrides, m
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
     assert (run_dir / "results.nc").read_bytes() == before
+
+
+def test_a_second_run_loads_its_programs_from_the_compile_cache(tmp_path):
+    cache = tmp_path / "cache"
+    env = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # keep every program, however fast it compiled
+    runs = []
+    for name in ("first", "second"):
+        proc = sweep("loops=16", "generations=3", f"compile_cache={cache}", run_dir=tmp_path / name, env=env)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(sorted(p.name for p in cache.glob("*-cache")))
+    assert any(name.startswith("jit_one_point") for name in runs[0])  # the sweep's program was kept
+    assert runs[1] == runs[0]  # and loaded: the second run compiled nothing new
+    first, second = (read_netcdf(tmp_path / name / "results.nc") for name in ("first", "second"))
+    for name in first.data_vars:
+        assert second[name].equals(first[name]), name
 
 
 def test_language_model_sweep_reports_what_its_models_write(tmp_path):

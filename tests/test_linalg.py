@@ -15,7 +15,13 @@ from mad import linalg
 jax.config.update("jax_enable_x64", True)
 
 DTYPES = [np.float32, np.float64]
-DIMS = [1, 2, 3, 5, 10, linalg.SMALL_DIM, linalg.SMALL_DIM + 4]  # the last one is LAPACK's
+DIMS = [1, 2, 3, 5, 10, linalg.SMALL_DIM, 20, 40]  # 20: the SVD is LAPACK's on a CPU; 40: every routine is
+
+
+def forms(public, fused):
+    """(form, dim) pairs: the public routine at every size, its fused form up to SMALL_DIM (the
+    largest an accelerator fuses; larger unrolled programs only cost compile time here)."""
+    return [(public, d) for d in DIMS] + [(fused, d) for d in DIMS if d <= linalg.SMALL_DIM]
 
 
 def eps(dtype) -> float:
@@ -34,8 +40,7 @@ def batched(fn, *arrays):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dim", DIMS)
-@pytest.mark.parametrize("form", [linalg.cholesky, linalg.fused_cholesky])
+@pytest.mark.parametrize("form,dim", forms(linalg.cholesky, linalg.fused_cholesky))
 def test_cholesky_matches_numpy(dim, dtype, form):
     rng = np.random.default_rng(dim)
     cond = 1e3 if dtype == np.float32 else 1e8
@@ -60,10 +65,8 @@ def test_cholesky_of_an_indefinite_matrix_is_nan_as_lapacks(dim):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dim", DIMS)
-@pytest.mark.parametrize("unit", [False, True])
-@pytest.mark.parametrize("rhs", [None, 3])
-@pytest.mark.parametrize("form", [linalg.solve_lower, linalg.fused_solve_lower])
+@pytest.mark.parametrize("unit,rhs", [(False, None), (True, 3)])  # a vector / several right-hand sides
+@pytest.mark.parametrize("form,dim", forms(linalg.solve_lower, linalg.fused_solve_lower))
 def test_solve_lower_matches_scipy(dim, dtype, unit, rhs, form):
     rng = np.random.default_rng(10 * dim + unit)
     l = np.tril(rng.normal(size=(6, dim, dim)), -1) * 0.5 + np.eye(dim) * rng.uniform(0.5, 2.0, size=(6, 1, dim))
@@ -192,6 +195,7 @@ def test_singular_values_of_underflowing_columns_are_finite(dtype):
     assert np.all(got[1:] <= 1e-19)
 
 
+@pytest.mark.slow
 def test_jacobi_converges_well_before_its_sweep_limit():
     # the sweep limit is a guard, not a stopping rule that the results depend on
     rng = np.random.default_rng(1)

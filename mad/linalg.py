@@ -46,7 +46,7 @@ JACOBI_TOL = 4.0
 JACOBI_MAX_SWEEPS = 30
 
 
-def fused(dim: int, routine: str = "matmul") -> bool:
+def fused(dim: int, routine: str) -> bool:
     """Whether `routine` takes its fused (plain jnp) form for d x d matrices on this backend."""
     if jax.default_backend() == "cpu":
         return dim <= FUSED_UP_TO_ON_CPU[routine]
@@ -114,14 +114,8 @@ def cho_solve(l: Float[Array, "d d"], b: Float[Array, "d ..."]) -> Float[Array, 
 
         return library((l, True), b)
     z = fused_solve_lower(l, b)
-    dim = l.shape[0]
-    xs = [None] * dim
-    for i in reversed(range(dim)):
-        r = z[i]
-        for j in range(i + 1, dim):
-            r = r - l[j, i] * xs[j]
-        xs[i] = r / l[i, i]
-    return jnp.stack(xs)
+    # l^T x = z is upper triangular: reversing rows and columns makes it a forward substitution
+    return fused_solve_lower(l.T[::-1, ::-1], z[::-1])[::-1]
 
 
 def tril_of_rows(a: Float[Array, "m d"]) -> Float[Array, "d d"]:

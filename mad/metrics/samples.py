@@ -80,15 +80,18 @@ class RealSide:
         self.k = k
 
 
-def mmd(real: RealSide, draws: Float[Array, "m d"], d_yx: Optional[Float[Array, "m n"]] = None) -> Float[Array, ""]:
-    """Unbiased squared MMD of the draws to the real test set (RBF kernel of the real side's
-    bandwidth); d_yx: the squared draw-to-test distances, where already computed."""
-    m, dtype = draws.shape[0], draws.dtype
-    d_yx = _sq_dists(draws, jnp.asarray(real.test, dtype)) if d_yx is None else d_yx
+def _unbiased_mmd(real: RealSide, kernel_yy: Float[Array, ""], kernel_yx: Float[Array, ""], m: int) -> Float[Array, ""]:
+    """The unbiased squared MMD from the sums of k(y, y') over every pair of draws (diagonal
+    included: its m terms k(y, y) = 1 leave the draws' own mean) and of k(y, x) over draws and test points."""
+    return (kernel_yy - m) / (m * (m - 1)) + real.kernel_xx - 2 * kernel_yx / (m * len(real.test))
+
+
+def mmd(real: RealSide, draws: Float[Array, "m d"]) -> Float[Array, ""]:
+    """Unbiased squared MMD of the draws to the real test set (RBF kernel of the real side's bandwidth)."""
+    dtype = draws.dtype
     h2 = jnp.asarray(real.bandwidth_sq, dtype)
-    k_yy = jnp.exp(-_sq_dists(draws, draws) / (2 * h2))
-    k_yy_mean = (jnp.sum(k_yy) - m) / (m * (m - 1))
-    return k_yy_mean + real.kernel_xx - 2 * jnp.mean(jnp.exp(-d_yx / (2 * h2)))
+    kernel = lambda a, b: jnp.sum(jnp.exp(-_sq_dists(a, b) / (2 * h2)))  # noqa: E731
+    return _unbiased_mmd(real, kernel(draws, draws), kernel(draws, jnp.asarray(real.test, dtype)), draws.shape[0])
 
 
 # Draws are scored in blocks of this many rows: the (block, m) and (block, N) distance arrays of
@@ -137,8 +140,7 @@ def sample_metrics(
         "recall": share(recalled),
         "density": inside_count / (real.k * m),
         "coverage": share(covered),
-        # unbiased: the m diagonal terms k(y, y) = 1 leave the draws' own mean
-        "mmd": (k_yy - m) / (m * (m - 1)) + real.kernel_xx - 2 * k_yx / (m * n_test),
+        "mmd": _unbiased_mmd(real, k_yy, k_yx, m),
     }
     if real.modes is not None:
         centres = jnp.asarray(real.modes, dtype)

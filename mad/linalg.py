@@ -57,6 +57,11 @@ def matmul(a: Float[Array, "i k"], b: Float[Array, "k j"]) -> Float[Array, "i j"
     """a @ b, as a broadcast multiply and sum for small matrices."""
     if not fused(max(a.shape + b.shape), "matmul"):
         return a @ b
+    return fused_matmul(a, b)
+
+
+def fused_matmul(a: Float[Array, "i k"], b: Float[Array, "k j"]) -> Float[Array, "i j"]:
+    """`matmul` in plain jnp, whatever the sizes."""
     return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
 
 

@@ -97,11 +97,11 @@ def test_cho_solve_matches_scipy(dim, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dim", DIMS)
-def test_matmul_matches_numpy(dim, dtype):
+@pytest.mark.parametrize("form,dim", forms(linalg.matmul, linalg.fused_matmul))
+def test_matmul_matches_numpy(dim, dtype, form):
     rng = np.random.default_rng(dim)
     a, b = rng.normal(size=(4, dim, dim)), rng.normal(size=(4, dim, dim))
-    got = batched(linalg.matmul, jnp.asarray(a, dtype), jnp.asarray(b, dtype))
+    got = batched(form, jnp.asarray(a, dtype), jnp.asarray(b, dtype))
     np.testing.assert_allclose(got, a @ b, atol=4 * dim * eps(dtype) * np.max(np.abs(a)) * np.max(np.abs(b)) * dim)
 
 

@@ -37,10 +37,11 @@ def mixture_params(centres: np.ndarray, std: float, rare_weight: float, dtype) -
     `rare_weight` (1 = equal weights)."""
     m, d = centres.shape
     rel = np.where(np.arange(m) % 2 == 1, rare_weight, 1.0)
+    # Built in numpy and put on the device once: eager jnp here would compile a program per operation.
     return gmm.GmmParams(
-        jnp.asarray(np.log(rel / rel.sum()), dtype),
-        jnp.asarray(centres, dtype),
-        jnp.broadcast_to(std * jnp.eye(d, dtype=dtype), (m, d, d)),
+        jnp.asarray(np.log(rel / rel.sum()).astype(dtype)),
+        jnp.asarray(np.asarray(centres, dtype)),
+        jnp.asarray(np.broadcast_to(std * np.eye(d, dtype=dtype), (m, d, d))),
     )
 
 
@@ -114,6 +115,12 @@ def digits(dim: int, dtype) -> tuple[Callable, np.ndarray, np.ndarray]:
     return sample, test.astype(dtype), z[order[held_out:]]
 
 
+def draw_test(sample: Callable[[jax.Array, int], jax.Array], n: int) -> np.ndarray:
+    """The held-out sample: `n` draws with TEST_KEY, as one compiled program (drawn eagerly,
+    each of its operations would compile on its own: most of a small run's set-up time)."""
+    return np.asarray(jax.jit(sample, static_argnums=1)(jax.random.key(TEST_KEY), n))
+
+
 def mixture_moments(params: gmm.GmmParams) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of a mixture: sum w_k mu_k and sum w_k (Sigma_k + mu_k mu_k^T) - mu mu^T."""
     w = np.exp(np.asarray(params.log_weights, np.float64))
@@ -142,7 +149,7 @@ def make_data(config: Config):
         return discrete.two_classes(cfg.dim, cfg.spread, cfg.scale)
     if cfg.name == "moons":
         sample, log_prob = moons(cfg.scale, dtype, cfg.spacing)
-        test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
+        test = draw_test(sample, cfg.n_test)
         t = np.linspace(0.0, np.pi, 512)
         nodes = np.concatenate([np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)])
         cov = np.cov(nodes.T, ddof=0) + cfg.scale**2 * np.eye(2)
@@ -171,7 +178,7 @@ def make_data(config: Config):
     def sample(key, n):
         return gmm.sample(key, params, n)
 
-    test = np.asarray(sample(jax.random.key(TEST_KEY), cfg.n_test))
+    test = draw_test(sample, cfg.n_test)
     mean, cov = mixture_moments(params)
     return RealData(cfg.name, cfg.dim, sample, test, lambda x: gmm.log_prob(params, x), centres, params, mean, cov)
 

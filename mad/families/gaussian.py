@@ -62,11 +62,12 @@ class Moments(NamedTuple):
 
 
 def standard(dim: int, scale: float = 1.0, dtype=jnp.float32) -> GaussianParams:
-    """N(0, scale^2 I)."""
+    """N(0, scale^2 I), built in numpy (eager jnp would compile a program per array)."""
+    dtype = np.dtype(dtype)
     return GaussianParams(
-        mean=jnp.zeros(dim, dtype),
-        log_scale=jnp.full(dim, jnp.log(scale), dtype),
-        unit_tril=jnp.eye(dim, dtype=dtype),
+        mean=jnp.asarray(np.zeros(dim, dtype)),
+        log_scale=jnp.asarray(np.full(dim, np.log(scale), dtype)),
+        unit_tril=jnp.asarray(np.eye(dim, dtype=dtype)),
     )
 
 

@@ -1,6 +1,7 @@
 """Weights & Biases logging of a finished sweep: one W&B run per grid point, grouped by the sweep.
 
-Each run holds the grid point's resolved config, a `generation` step metric and per metric the
+Each run holds the grid point's resolved config and the sweep's provenance (mad and jax versions,
+git commit, command line, device), a `generation` step metric and per metric the
 series `<metric>/mean`, `/q05`, `/q50`, `/q95` and, where a closed form exists, `/theory`; the final
 generation as summary scalars; and the sweep's figures as images. Offline by default: the files
 land in RUN_DIR/wandb and `wandb sync RUN_DIR/wandb/offline-run-*` publishes them. The
@@ -72,6 +73,14 @@ def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
     return rows
 
 
+PROVENANCE = ("mad_version", "git_commit", "git_dirty", "command", "jax_version", "device", "platform")
+
+
+def provenance_of(ds: xr.Dataset) -> dict:
+    """Where a sweep's results came from (mad.simulation writes it into results.nc's attributes)."""
+    return {key: str(ds.attrs[key]) for key in PROVENANCE if key in ds.attrs}
+
+
 def log_sweep(
     ds: xr.Dataset,
     run_dir: Path,
@@ -111,7 +120,7 @@ def _log_point(ds, point, run_dir, cfg, mode, group, base_config, figures, point
     import wandb
 
     label = ", ".join(f"{k}={v}" for k, v in point.items()) or "all"
-    config = {"sweep_config": base_config, "grid_point": point}
+    config = {"sweep_config": base_config, "grid_point": point, "provenance": provenance_of(ds)}
     if point_configs is not None:
         config["point"] = point_configs.get(tuple(point.items()))
     run = wandb.init(
@@ -125,7 +134,9 @@ def _log_point(ds, point, run_dir, cfg, mode, group, base_config, figures, point
         dir=str(run_dir),
         config=config,
         reinit="finish_previous",
-        settings=wandb.Settings(silent=True, console="off"),
+        # The versions that matter are in config.provenance; W&B's own list of every installed
+        # package reads each package's metadata, a third of a run's logging time.
+        settings=wandb.Settings(silent=True, console="off", x_save_requirements=False),
     )
     folder = Path(run.dir).parent
     try:

@@ -119,6 +119,9 @@ def test_wandb_offline_writes_one_run_per_grid_point(run_dir, tmp_path, monkeypa
         data = record.read_bytes()
         for key in (b"generation", b"trace_ratio/theory", b"trace_ratio/q05", b"final/kl_rev/mean", b"sweep_config"):
             assert key in data, key
+        for key in ("git_commit", "jax_version", "command"):  # the provenance in each run's config
+            assert key.encode() in data and ds.attrs[key].encode() in data, key
+        assert not (run / "files" / "requirements.txt").exists()  # not W&B's list of every installed package
         assert len(list((run / "files" / "media" / "images").rglob("*.png"))) == len(figures)
 
 

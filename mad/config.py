@@ -228,7 +228,7 @@ CHOICES = ("bt", "argmax")
 @dataclass(frozen=True)
 class SaveConfig:
     per_loop: bool = False
-    formats: tuple[str, ...] = ("png", "pdf")  # figure files: png (always; the report shows it), pdf, svg
+    formats: tuple[str, ...] = ("png",)  # figure files: png (always; the report shows it), pdf, svg
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def cli_seconds(repeats: int) -> list[float]:
             with tempfile.TemporaryDirectory() as run_dir:
                 start = time.perf_counter()
                 subprocess.run(
-                    [sys.executable, "-m", "mad.sweep", "+grid=lambda", "progress=false", f"hydra.run.dir={run_dir}", f"compile_cache={cache}"],
+                    [sys.executable, "-m", "mad.sweep", "+grid=lambda", f"hydra.run.dir={run_dir}", f"compile_cache={cache}"],
                     cwd=REPO,
                     check=True,
                     capture_output=True,

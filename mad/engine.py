@@ -136,10 +136,28 @@ def use_compile_cache(folder: str | None) -> str | None:
 
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
+    _quiet_cpu_cache_loads()
     # JAX settles whether it caches at its first compilation (config checks may have compiled
     # small programs already): start it over with the folder set.
     compilation_cache.reset_cache()
     return path
+
+
+def _quiet_cpu_cache_loads() -> None:
+    """jaxlib 0.9's CPU loader reports every program it loads from the cache as built for another
+    machine ("Target machine feature +prefer-no-gather is not supported ... could lead to SIGILL",
+    two error lines per program), because it counts LLVM's tuning hints among the CPU's features:
+    the program was built here and runs (openxla/xla#44565). On the CPU backend XLA's C++ log is
+    kept to fatal messages (real failures still raise Python errors), unless the user chose another
+    level with TF_CPP_MIN_LOG_LEVEL (jax sets 1 when it is unset)."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") != "1" or jax.default_backend() != "cpu":
+        return
+    try:
+        from jax._src.lib import utils
+
+        utils.absl_set_min_log_level(3)
+    except (ImportError, AttributeError):  # a jaxlib without it logs as it always did
+        pass
 
 
 def knobs_of(configs: Sequence[Config], dtype) -> Knobs:

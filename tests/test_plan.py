@@ -40,11 +40,23 @@ def test_the_estimate_scales_the_familys_default_run():
     assert compile_s == 3.0 and run_s == pytest.approx(10.0 * 2.0**2 * 0.5)
     stats = dataclasses.replace(config, model=ModelConfig(backend="suffstats"))
     assert plan.estimate(stats, 10_000, model)[1] == pytest.approx(40.0)  # n costs nothing with sufficient statistics
-    assert plan.estimate(dataclasses.replace(config, model=mad.grid.load_option("model", "kde")), 10_000, model) == (None, None)
+    from mad.grid import load_option
+
+    assert plan.estimate(dataclasses.replace(config, model=load_option("model", "kde")), 10_000, model) == (None, None)
     # Calls of more lanes run faster, as the measured curve says (log-log interpolation, clamped).
     curved = {**model, "lanes": [[100, 1000.0], [10_000, 4000.0]], "families": {"gaussian": {**model["families"]["gaussian"], "lanes": 100}}}
     assert plan.estimate(config, 10_000, curved, lanes=1000)[1] == pytest.approx(20.0 / 2.0)  # speed(1000) = 2000: twice as fast
     assert plan.estimate(config, 10_000, curved, lanes=10**6)[1] == pytest.approx(20.0 / 4.0)
+    # The curves were measured on the Gaussian family: another family takes the slow-down of smaller
+    # calls but not the speed-up of larger ones, and its compile time does not follow the d curve.
+    other = {**curved, "families": {"categorical": {**curved["families"]["gaussian"]}}}
+    categorical = dataclasses.replace(config, model=load_option("model", "categorical"))
+    assert plan.estimate(categorical, 10_000, other, lanes=1000)[1] == pytest.approx(20.0)
+    wide = {**curved, "families": {"categorical": {**curved["families"]["gaussian"], "lanes": 10_000}}}
+    assert plan.estimate(categorical, 10_000, wide, lanes=1000)[1] == pytest.approx(20.0 * 2.0)  # speed(1000) is half speed(10^4)
+    by_dim = {**model, "dim_compile": [[1, 2.0], [2, 4.0], [4, 16.0]]}
+    assert plan.estimate(config, 10_000, by_dim)[0] == pytest.approx(3.0 * 16.0 / 4.0)  # d = 4 against the family's d = 2
+    assert plan.estimate(categorical, 10_000, {**by_dim, "families": other["families"]})[0] == 3.0
 
 
 def test_the_shipped_cost_model_covers_every_family():

@@ -10,8 +10,10 @@ the estimate that sizes the calls) and an estimated time from the cost model tha
 with the family's compile seconds, loop-generations per second, lanes per call and sizes
 (d0, n0, lanes0) of its default run; speed(lanes), the Gaussian's loop-generations per second
 against the loops x grid points of one compiled call (small calls pay a fixed cost per
-generation); and the exponents a, b of d and n fitted on the Gaussian family (n with the backend's
-own exponent). It is an estimate for the machine the model was measured on, not a promise.
+generation; other families take only its slow-down); the exponents a, b of d and n fitted on the
+Gaussian family (n with the backend's own exponent); and for the Gaussian family its compile
+seconds against d (the fused algebra's programs grow with d up to where LAPACK takes over). It is
+an estimate for the machine the model was measured on, not a promise.
 """
 
 from __future__ import annotations
@@ -50,20 +52,34 @@ def speed(model: dict, lanes: float) -> float:
     """Relative loop-generations per second at `lanes` loops x grid points per compiled call (small
     calls pay a fixed cost per generation), interpolated in log-log on the measured curve."""
     curve = model.get("lanes") or []
-    if len(curve) < 2:
-        return 1.0
-    sizes, rates = np.log([c[0] for c in curve]), np.log([c[1] for c in curve])
-    return float(np.exp(np.interp(np.log(max(lanes, 1)), sizes, rates)))
+    return curve_at(curve, lanes) if len(curve) >= 2 else 1.0
+
+
+def curve_at(curve, x: float) -> float:
+    """A measured [[size, value], ...] curve at x, interpolated in log-log (clamped at its ends)."""
+    sizes, values = np.log([c[0] for c in curve]), np.log([c[1] for c in curve])
+    return float(np.exp(np.interp(np.log(max(x, 1)), sizes, values)))
 
 
 def estimate(config: Config, loop_generations: int, model: dict, lanes: Optional[int] = None) -> tuple[Optional[float], Optional[float]]:
     """(compile seconds, run seconds) of `loop_generations` of one program like `config`, run in
-    calls of `lanes` loops x grid points (default: as many as the family's default run)."""
+    calls of `lanes` loops x grid points (default: as many as the family's default run).
+
+    The lanes curve and the compile-seconds-against-d curve were measured on the Gaussian family:
+    other families take the curve's slow-down for calls smaller than their default run, but not its
+    speed-up for larger ones (their own working sets may not gain from it), and their compile
+    seconds as measured."""
     family = model.get("families", {}).get(config.model.name)
     if family is None:
         return None, None
     exponents = model.get("exponents", {})
+    measured_on = config.model.name == model.get("curves_of", "gaussian")
     scale = speed(model, family.get("lanes", 1)) / speed(model, lanes) if lanes else 1.0
+    if not measured_on:
+        scale = max(scale, 1.0)
+    compile_s = float(family["compile"])
+    if measured_on and len(model.get("dim_compile") or []) >= 2:
+        compile_s *= curve_at(model["dim_compile"], config.data.dim) / curve_at(model["dim_compile"], family["dim"])
     dim_exponent = exponents.get("dim")
     if dim_exponent is not None:
         scale *= (config.data.dim / family["dim"]) ** dim_exponent
@@ -71,7 +87,7 @@ def estimate(config: Config, loop_generations: int, model: dict, lanes: Optional
     n_exponent = exponents.get("n_suffstats" if backend == "suffstats" else "n_samples")
     if n_exponent is not None:
         scale *= (max(config.loop.n_syn, 1) / family["n_syn"]) ** n_exponent
-    return float(family["compile"]), loop_generations / float(family["rate"]) * scale
+    return compile_s, loop_generations / float(family["rate"]) * scale
 
 
 def plan(config: Config, resolve=None) -> list[ProgramPlan]:

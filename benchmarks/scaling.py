@@ -194,7 +194,7 @@ def write_estimates(record: dict) -> None:
     # Compile seconds against d, from the dim axis (the fused algebra unrolls with d).
     dim_rows = axes.get("dim", {}).get("rows", [])
     lines.append(f"dim_compile: {[[row['size'], round(row['compile_s'], 2)] for row in dim_rows]}")
-    lines.append("curves_of: gaussian  # the family the lanes and dim_compile curves were measured on")
+    lines.append("curves_of: gaussian  # the family the dim_compile curve was measured on")
     lines.append("families:")
     for name in sorted(record["families"], key=_registry_order):
         row = record["families"][name]

@@ -11,10 +11,10 @@ with the family's compile seconds, loop-generations per second, lanes per call a
 (d0, n0, lanes0) of its default run; speed(lanes), the Gaussian's loop-generations per second
 against the loops x grid points of one compiled call (small calls pay a fixed cost per
 generation; calls larger than the family's default run are not counted faster); the exponents
-a, b of d and n fitted on the
-Gaussian family (n with the backend's own exponent); and for the Gaussian family its compile
-seconds against d (the fused algebra's programs grow with d up to where LAPACK takes over). It is
-an estimate for the machine the model was measured on, not a promise.
+a, b of d and n fitted on the Gaussian family (n with the backend's own exponent); and for the
+Gaussian family its compile seconds against d (the fused algebra's programs grow with d up to
+where LAPACK takes over). It is an estimate for the machine the model was measured on, not a
+promise.
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ def estimate(config: Config, loop_generations: int, model: dict, lanes: Optional
     exponents = model.get("exponents", {})
     scale = max(speed(model, family.get("lanes", 1)) / speed(model, lanes), 1.0) if lanes else 1.0
     compile_s = float(family["compile"])
-    if config.model.name == model.get("curves_of", "gaussian") and len(model.get("dim_compile") or []) >= 2:
+    # The cost model names the family its d curve was measured on (`curves_of`).
+    if config.model.name == model.get("curves_of") and len(model.get("dim_compile") or []) >= 2:
         compile_s *= curve_at(model["dim_compile"], config.data.dim) / curve_at(model["dim_compile"], family["dim"])
     dim_exponent = exponents.get("dim")
     if dim_exponent is not None:

@@ -52,9 +52,10 @@ def test_the_estimate_scales_the_familys_default_run():
     # The compile time follows the d curve for the family it was measured on only.
     categorical = dataclasses.replace(config, model=load_option("model", "categorical"))
     other = {**model, "families": {"categorical": {**model["families"]["gaussian"]}}}
-    by_dim = {**model, "dim_compile": [[1, 2.0], [2, 4.0], [4, 16.0]]}
+    by_dim = {**model, "dim_compile": [[1, 2.0], [2, 4.0], [4, 16.0]], "curves_of": "gaussian"}
     assert plan.estimate(config, 10_000, by_dim)[0] == pytest.approx(3.0 * 16.0 / 4.0)  # d = 4 against the family's d = 2
     assert plan.estimate(categorical, 10_000, {**by_dim, "families": other["families"]})[0] == 3.0
+    assert plan.estimate(config, 10_000, {**by_dim, "curves_of": None})[0] == 3.0  # a curve of no named family is not applied
 
 
 def test_the_shipped_cost_model_covers_every_family():

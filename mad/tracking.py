@@ -22,7 +22,10 @@ import numpy as np
 import xarray as xr
 
 from mad.config import ConfigError, WandbConfig
-from mad.report.figures import grid_axes, grid_points, metrics_of
+
+# mad.report.figures (the dataset's metrics, grid axes and points) is imported where it is used:
+# it loads matplotlib, and the command line imports this module for check_credentials before any
+# compute, leaving matplotlib to the thread that warms the outputs up (mad.sweep._warm_up).
 
 log = logging.getLogger("mad.tracking")
 BANDS = ("mean", "q05", "q50", "q95")
@@ -54,6 +57,8 @@ def check_credentials(cfg: WandbConfig) -> None:
 
 def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
     """Per generation, the logged values of one grid point."""
+    from mad.report.figures import metrics_of
+
     here = ds.sel(point)
     columns = {}  # one selection per (metric, band), then plain floats: xarray per value is slow
     for metric in metrics_of(ds):
@@ -73,12 +78,10 @@ def point_history(ds: xr.Dataset, point: dict) -> list[dict]:
     return rows
 
 
-PROVENANCE = ("mad_version", "git_commit", "git_dirty", "command", "jax_version", "device", "platform")
-
-
 def provenance_of(ds: xr.Dataset) -> dict:
-    """Where a sweep's results came from (mad.simulation writes it into results.nc's attributes)."""
-    return {key: str(ds.attrs[key]) for key in PROVENANCE if key in ds.attrs}
+    """Where a sweep's results came from: results.nc's attributes as mad.simulation writes them
+    (versions, git commit, command, device, loops, seed, ...), but the config, logged on its own."""
+    return {key: str(value) for key, value in ds.attrs.items() if key != "config"}
 
 
 def log_sweep(
@@ -92,6 +95,7 @@ def log_sweep(
     mode = effective_mode(cfg)
     if mode == "disabled":
         return None
+    from mad.report.figures import grid_points
     group = cfg.group or f"sweep-{run_dir.name}"
     base_config = ds.attrs.get("config", "")
     written: list[Path] = []  # this attempt's offline runs
@@ -161,6 +165,8 @@ def build_report(ds: xr.Dataset, cfg: WandbConfig, group: str):
     """A W&B Report for a sweep (wandb-workspaces): per metric, a line plot of its median and
     closed form against generation, lines grouped by the first grid axis."""
     import wandb_workspaces.reports.v2 as wr
+
+    from mad.report.figures import grid_axes, metrics_of
 
     axes = grid_axes(ds)
     runset = wr.Runset(

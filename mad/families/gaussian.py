@@ -31,7 +31,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from mad import random
-from mad.linalg import cholesky, matmul, solve_lower, tril_of_rows
+from mad.linalg import matmul, solve_lower, tril_of_rows
 from mad.families.base import Family, FamilySpec
 
 
@@ -263,10 +263,15 @@ def log_prob(params: GaussianParams, x: Float[Array, " d"]) -> Float[Array, ""]:
 
 
 def from_moments(mean, cov, dtype) -> GaussianParams:
-    """The Gaussian with this mean and covariance, in the family's factorised form."""
-    chol = cholesky(jnp.asarray(cov, dtype))
-    diag = jnp.diagonal(chol)
-    return GaussianParams(jnp.asarray(mean, dtype), jnp.log(diag), chol / diag[None, :])
+    """The Gaussian with this mean and covariance (host arrays, e.g. a data set's exact moments),
+    in the family's factorised form; factorised in float64 numpy, like `standard` (eager jnp
+    would compile a program per operation)."""
+    chol = np.linalg.cholesky(np.asarray(cov, np.float64))
+    diag = np.diagonal(chol)
+    dtype = np.dtype(dtype)
+    return GaussianParams(
+        jnp.asarray(np.asarray(mean, dtype)), jnp.asarray(np.log(diag).astype(dtype)), jnp.asarray((chol / diag[None, :]).astype(dtype))
+    )
 
 
 POOLINGS = ("moments", "unbiased")

@@ -86,13 +86,17 @@ def in_process(overrides: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def exponent(sizes, values) -> float | None:
-    """b of values ~ size^b, least squares in log-log over the values of at least MIN_RUN."""
-    keep = [(s, t) for s, t in zip(sizes, values) if t >= MIN_RUN]
-    if len(keep) < 2:
+def slope(points) -> float | None:
+    """b of value ~ size^b over (size, value) points, least squares in log-log; None under two points."""
+    if len(points) < 2:
         return None
-    x, y = np.log([s for s, _ in keep]), np.log([t for _, t in keep])
+    x, y = np.log([s for s, _ in points]), np.log([v for _, v in points])
     return float(np.polyfit(x, y, 1)[0])
+
+
+def exponent(sizes, values) -> float | None:
+    """b of values ~ size^b over the values of at least MIN_RUN (the memory exponent)."""
+    return slope([(s, t) for s, t in zip(sizes, values) if t >= MIN_RUN])
 
 
 def time_exponent(sizes, seconds) -> float | None:
@@ -100,11 +104,7 @@ def time_exponent(sizes, seconds) -> float | None:
     the growth above t0 where it is at least t0 and the run at least MIN_RUN. None where the axis
     never grows that much (its cost is the fixed cost)."""
     t0 = min(seconds)
-    grown = [(s, t - t0) for s, t in zip(sizes, seconds) if t >= max(2 * t0, MIN_RUN)]
-    if len(grown) < 2:
-        return None
-    x, y = np.log([s for s, _ in grown]), np.log([g for _, g in grown])
-    return float(np.polyfit(x, y, 1)[0])
+    return slope([(s, t - t0) for s, t in zip(sizes, seconds) if t >= max(2 * t0, MIN_RUN)])
 
 
 def main(argv=None) -> int:
@@ -153,9 +153,7 @@ def main(argv=None) -> int:
             record["families"][name] = row
             print(f"{name:12s} compile {row['compile_s']:6.2f} s  {row['rate']:12,.0f} loop-generations/s  peak {row['peak_rss_mb']:7.0f} MB", flush=True)
     record.update(device=device, date=time.strftime("%Y-%m-%d"), jax_version=jax.__version__)
-    out.write_text(json.dumps(record, indent=1) + "\n")
-    write_estimates(record)
-    print(table(record))
+    save(record, out)
     return 0
 
 
@@ -166,10 +164,15 @@ def refit() -> int:
     record = json.loads(out.read_text())
     for entry in record["axes"].values():
         entry["time_exponent"] = time_exponent([r["size"] for r in entry["rows"]], [r["run_s"] for r in entry["rows"]])
+    save(record, out)
+    return 0
+
+
+def save(record: dict, out: Path) -> None:
+    """The record to `out`, its estimates to conf/scaling.yaml, its table to stdout."""
     out.write_text(json.dumps(record, indent=1) + "\n")
     write_estimates(record)
     print(table(record))
-    return 0
 
 
 def write_estimates(record: dict) -> None:

@@ -107,6 +107,37 @@ def test_sampling_follows_the_mixture():
     np.testing.assert_allclose(np.diag(np.cov(tight.T)), 0.25 * np.diag(sk.covariances_[0]), rtol=0.05)
 
 
+def test_kmeans_plusplus_draws_its_centres_by_weight_and_squared_distance():
+    # Oracle: the law of (first, second) centre, P(i) = w_i, P(j | i) = w_j d_ij^2 / sum_l w_l d_il^2,
+    # written out in numpy; a zero-weight point is never picked.
+    x = np.array([[0.0], [1.0], [3.0], [7.0]])
+    w = np.array([0.5, 0.3, 0.2, 0.0])
+    d2 = (x - x.T) ** 2
+    second = w[None, :] * d2 / np.sum(w[None, :] * d2, axis=1, keepdims=True)
+    law = (w[:, None] * second).ravel()
+    draws = 20000
+    centres = jax.jit(jax.vmap(lambda k: gmm.kmeans_plusplus(k, Points(jnp.asarray(x), jnp.asarray(w)), 2)))(
+        jax.random.split(jax.random.key(7), draws)
+    )
+    index = np.rint(np.asarray(centres)[:, :, 0]).astype(int)  # x_i = 0, 1, 3 -> i by lookup
+    index = np.searchsorted(x[:, 0], index)
+    counts = np.bincount(index[:, 0] * 4 + index[:, 1], minlength=16)
+    assert np.all(counts[law == 0] == 0)
+    assert stats.chisquare(counts[law > 0], draws * law[law > 0]).pvalue > 1e-3
+
+
+def test_sampled_components_follow_the_weights():
+    # Components far apart with tiny spreads: each draw's component is read off its position.
+    weights = np.array([0.6, 0.0, 0.3, 0.1])
+    means = jnp.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]])
+    params = gmm.GmmParams(jnp.log(jnp.asarray(weights)), means, jnp.broadcast_to(1e-3 * jnp.eye(2), (4, 2, 2)))
+    draws = 20000
+    labels = np.rint(np.asarray(gmm.sample(jax.random.key(8), params, draws))[:, 0] / 10).astype(int)
+    counts = np.bincount(labels, minlength=4)
+    assert counts[1] == 0
+    assert stats.chisquare(counts[weights > 0], draws * weights[weights > 0]).pvalue > 1e-3
+
+
 @pytest.mark.slow
 def test_warm_start_continues_from_the_previous_fit():
     from mad.config import Config, DataConfig

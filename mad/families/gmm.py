@@ -4,8 +4,9 @@ Parameters are log-weights, means and Cholesky factors of the component covarian
 scikit-learn's GaussianMixture step for step (so that it can serve as an oracle): the E-step gives
 responsibilities and the mean log-likelihood, the M-step the weighted moments plus `reg` on the
 diagonal, and iteration stops once the mean log-likelihood changes by less than `tol`. Under vmap
-"stops" means a lane's parameters stop changing while the other lanes iterate (a convergence
-mask); the batch leaves the loop when all its lanes have converged, or after `iters`.
+on a CPU each lane runs its own EM (mad.lanes); elsewhere "stops" means a lane's parameters stop
+changing while the other lanes iterate (a convergence mask), and the batch leaves the loop when
+all its lanes have converged, or after `iters`.
 
 Data are weighted points (mad.families.points: w_i >= 0, summing to one; zero weights mask
 empty rows of a buffer).
@@ -16,6 +17,7 @@ warm_start=false) re-seeds it in the next generation.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
@@ -26,9 +28,10 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
 from mad import random
+from mad.lanes import lane_by_lane
 from mad.linalg import cholesky, solve_lower
 from mad.families.base import Family, FamilySpec
-from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, sample_docs, validate_points
+from mad.families.points import POINT_DATA, Points, point_family, point_lane_floats, resample_rows, sample_docs, validate_points
 
 # Mass below which a component counts as empty (relative to a total weight of one).
 EMPTY = 1e-8
@@ -129,22 +132,37 @@ class EmResult(NamedTuple):
 
 
 def em(data: Points, init: GmmParams, *, iters: int, tol: float, reg: float, covariance: str) -> EmResult:
-    """At most `iters` EM iterations from `init`, frozen after convergence (|change of mean
-    log-lik| < tol).
+    """At most `iters` EM iterations from `init`, stopping once |change of mean log-lik| < tol.
 
-    Lanes stay in step under vmap: a converged lane's parameters stop changing while others
-    iterate. The loop ends once every lane of the batch has converged (or after `iters`), so the
-    result is that of exactly `iters` masked iterations, without the ones that change nothing.
+    Under vmap on a CPU the lanes run one after another, each for the iterations it needs
+    (mad.lanes.lane_by_lane: a block of 64 lockstep lanes took 20.7 iterations per fit where its
+    fits needed 7.7). Elsewhere the lanes stay in step: a converged lane's parameters stop changing
+    while others iterate, and the batch leaves the loop once all its lanes have converged (or after
+    `iters`). Either way a fit's result is that of exactly `iters` masked iterations.
     """
+    run = functools.partial(_em, iters=iters, tol=tol, reg=reg, covariance=covariance)
+    return lane_by_lane(run)(data, init)
 
+
+def _e_step_t(params: GmmParams, xt, w) -> tuple[Float[Array, "k n"], Float[Array, " n"]]:
+    """(responsibilities times the point weights as a (k, n) array, log density of each point),
+    with one exponential per point and component (logsumexp and then exp(log_joint - log_norm)
+    would take two)."""
+    log_joint = _component_log_prob_t(params, xt) + params.log_weights[:, None]  # (k, n)
+    top = jnp.max(log_joint, axis=0)
+    top = jnp.where(jnp.isfinite(top), top, 0.0)
+    scaled = jnp.exp(log_joint - top[None, :])
+    total = jnp.sum(scaled, axis=0)
+    return scaled * (w / total)[None, :], top + jnp.log(total)
+
+
+def _em(data: Points, init: GmmParams, *, iters: int, tol: float, reg: float, covariance: str) -> EmResult:
     xt, total = data.x.T, jnp.sum(data.w)
 
     def step(state):
         params, lower, done, count, i = state
-        log_joint = _component_log_prob_t(params, xt) + params.log_weights[:, None]  # (k, n)
-        log_norm = logsumexp(log_joint, axis=0)
+        weighted, log_norm = _e_step_t(params, xt, data.w)
         new_lower = jnp.sum(data.w * log_norm) / total
-        weighted = jnp.exp(log_joint - log_norm[None, :]) * data.w[None, :]
         updated = _m_step_t(xt, weighted, reg=reg, covariance=covariance, previous=params, total=total)
         params = jax.tree.map(lambda new, old: jnp.where(done, old, new), updated, params)
         count = count + (~done).astype(count.dtype)
@@ -169,22 +187,24 @@ def params_from_resp(data: Points, resp, *, reg: float, covariance: str) -> GmmP
 
 
 def kmeans_plusplus(key: jax.Array, data: Points, k: int) -> Float[Array, "k d"]:
-    """k centres by D^2 sampling (Arthur & Vassilvitskii 2007), weighting points by w."""
+    """k centres by D^2 sampling (Arthur & Vassilvitskii 2007), weighting points by w.
+
+    Each centre takes one uniform number (inverse CDF, `resample_rows`), where a Gumbel draw per
+    point (jax.random.categorical) made the initialisation cost more than the EM it starts."""
     keys = jax.random.split(key, k)
-    log_w = jnp.log(data.w)
-    first = data.x[jax.random.categorical(keys[0], log_w)]
-    centres = jnp.zeros((k, data.x.shape[1]), data.x.dtype).at[0].set(first)
+
+    def pick(i, weights):
+        return data.x[resample_rows(keys[i], weights, 1)[0]]
+
+    first = pick(0, data.w)
+    centres = [first]
     d2 = jnp.sum((data.x - first[None, :]) ** 2, axis=1)
-
-    def pick(carry, i):
-        centres, d2 = carry
+    for i in range(1, k):
         # D^2 weighting; where every point sits on a centre, fall back to the weights alone.
-        score = jnp.where(jnp.sum(d2 * data.w) > 0, log_w + jnp.log(d2), log_w)
-        c = data.x[jax.random.categorical(keys[i], score)]
-        return (centres.at[i].set(c), jnp.minimum(d2, jnp.sum((data.x - c[None, :]) ** 2, axis=1))), None
-
-    (centres, _), _ = jax.lax.scan(pick, (centres, d2), jnp.arange(1, k))
-    return centres
+        score = d2 * data.w
+        centres.append(pick(i, jnp.where(jnp.sum(score) > 0, score, data.w)))
+        d2 = jnp.minimum(d2, jnp.sum((data.x - centres[-1][None, :]) ** 2, axis=1))
+    return jnp.stack(centres)
 
 
 def initialise(key: jax.Array, data: Points, k: int, *, method: str, reg: float, covariance: str) -> GmmParams:
@@ -207,7 +227,9 @@ def sample(key: jax.Array, params: GmmParams, n: int, lam=1.0) -> Float[Array, "
     """
     k, dim = params.means.shape
     k_comp, k_z = jax.random.split(key)
-    onehot = jax.nn.one_hot(jax.random.categorical(k_comp, params.log_weights, shape=(n,)), k, dtype=params.means.dtype)
+    # One uniform per point picks its component (inverse CDF); a Gumbel draw would take k.
+    weights = jnp.exp(params.log_weights - jnp.max(params.log_weights))
+    onehot = jax.nn.one_hot(resample_rows(k_comp, weights, n), k, dtype=params.means.dtype)
     z = jnp.sqrt(jnp.asarray(lam, params.means.dtype)) * random.normal(k_z, (n, dim), params.means.dtype)
     shifted = jnp.einsum("kij,nj->nki", params.chols, z)  # every component's draw, then masked
     return onehot @ params.means + jnp.einsum("nk,nki->ni", onehot, shifted)

@@ -55,10 +55,11 @@ def pad(data: Points, rows: int) -> Points:
 def resample_rows(key: jax.Array, w: Float[Array, " n"], size: int) -> jax.Array:
     """`size` row indices drawn with replacement with probabilities w, by inverse CDF (a binary
     search per draw, where jax.random.categorical would draw size x n Gumbel numbers). Rows of
-    zero weight are never drawn."""
+    zero weight are never drawn, not even where u * total rounds up to the total."""
     cdf = jnp.cumsum(w)
     u = jax.random.uniform(key, (size,), w.dtype) * cdf[-1]
-    return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), w.shape[0] - 1)
+    last = jnp.max(jnp.where(w > 0, jnp.arange(w.shape[0]), 0))  # the last row that can be drawn
+    return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), last)
 
 
 def point_family(*, data, sample, fit, log_prob=None) -> Family:

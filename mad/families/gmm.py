@@ -192,19 +192,19 @@ def kmeans_plusplus(key: jax.Array, data: Points, k: int) -> Float[Array, "k d"]
     Each centre takes one uniform number (inverse CDF, `resample_rows`), where a Gumbel draw per
     point (jax.random.categorical) made the initialisation cost more than the EM it starts."""
     keys = jax.random.split(key, k)
-
-    def pick(i, weights):
-        return data.x[resample_rows(keys[i], weights, 1)[0]]
-
-    first = pick(0, data.w)
-    centres = [first]
+    first = data.x[resample_rows(keys[0], data.w, 1)[0]]
+    centres = jnp.zeros((k, data.x.shape[1]), data.x.dtype).at[0].set(first)
     d2 = jnp.sum((data.x - first[None, :]) ** 2, axis=1)
-    for i in range(1, k):
+
+    def pick(carry, i):
+        centres, d2 = carry
         # D^2 weighting; where every point sits on a centre, fall back to the weights alone.
         score = d2 * data.w
-        centres.append(pick(i, jnp.where(jnp.sum(score) > 0, score, data.w)))
-        d2 = jnp.minimum(d2, jnp.sum((data.x - centres[-1][None, :]) ** 2, axis=1))
-    return jnp.stack(centres)
+        c = data.x[resample_rows(keys[i], jnp.where(jnp.sum(score) > 0, score, data.w), 1)[0]]
+        return (centres.at[i].set(c), jnp.minimum(d2, jnp.sum((data.x - c[None, :]) ** 2, axis=1))), None
+
+    (centres, _), _ = jax.lax.scan(pick, (centres, d2), jnp.arange(1, k))
+    return centres
 
 
 def initialise(key: jax.Array, data: Points, k: int, *, method: str, reg: float, covariance: str) -> GmmParams:

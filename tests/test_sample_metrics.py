@@ -3,6 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
 
 from mad.metrics import samples
@@ -87,3 +89,18 @@ def test_kth_neighbour_radius_counts_ties():
     points = np.concatenate([base[:40], base[:40], base[:40], base[40:]])
     want = NearestNeighbors(n_neighbors=6).fit(points).kneighbors(points)[0][:, 5] ** 2
     np.testing.assert_allclose(samples._kth_radius_sq(jnp.asarray(points), 5), want, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 5),
+    cols=st.integers(2, 40),
+    levels=st.integers(1, 6),  # few distinct values: ties everywhere
+    k=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kth_smallest_is_numpys_sorted_entry(rows, cols, levels, k, seed):
+    # Oracle: numpy's sort, on small integer matrices where most entries tie (and rows of one value).
+    k = min(k, cols - 1)
+    d = np.random.default_rng(seed).integers(0, levels, size=(rows, cols)).astype(float)
+    np.testing.assert_array_equal(samples._kth_smallest(jnp.asarray(d), k), np.sort(d, axis=1)[:, k])

@@ -288,11 +288,12 @@ def lane_block(program: Program, devices: int = 1) -> int | None:
 
     On a CPU, a family's per-lane arrays (draws, EM's (k, n) responsibilities, the sample
     metrics' distance blocks) for 1000 lanes at once stream through memory; blocks of 64 lanes stay
-    in the L2 cache (benchmarks/run.py, M1: EM 4x faster when it ran in lockstep; the engine 1,064
-    against 948 loop-generations/s now that each lane runs its own EM, mad.lanes). Accelerators want the widest batch, and the Gaussian family's working
-    set is small, so both keep one vmap over the whole chunk, except on several forced CPU
-    devices, where XLA can hang on a scan holding a Cholesky at 2048 or more lanes per device:
-    there the Gaussian family runs in blocks of 1024.
+    in the L2 cache (benchmarks/run.py, M1: EM 4x faster when it ran in lockstep; the engine at
+    1,064 against 948 loop-generations/s now that each lane runs its own EM, mad.lanes).
+    Accelerators want the widest batch, and the Gaussian family's working set is small, so both
+    keep one vmap over the whole chunk, except on several forced CPU devices, where XLA can hang
+    on a scan holding a Cholesky at 2048 or more lanes per device: there the Gaussian family runs
+    in blocks of 1024.
     """
     if jax.default_backend() != "cpu":
         return None

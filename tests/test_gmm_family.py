@@ -119,8 +119,7 @@ def test_kmeans_plusplus_draws_its_centres_by_weight_and_squared_distance():
     centres = jax.jit(jax.vmap(lambda k: gmm.kmeans_plusplus(k, Points(jnp.asarray(x), jnp.asarray(w)), 2)))(
         jax.random.split(jax.random.key(7), draws)
     )
-    index = np.rint(np.asarray(centres)[:, :, 0]).astype(int)  # x_i = 0, 1, 3 -> i by lookup
-    index = np.searchsorted(x[:, 0], index)
+    index = np.searchsorted(x[:, 0], np.rint(np.asarray(centres)[:, :, 0]))  # each centre's point, by lookup
     counts = np.bincount(index[:, 0] * 4 + index[:, 1], minlength=16)
     assert np.all(counts[law == 0] == 0)
     assert stats.chisquare(counts[law > 0], draws * law[law > 0]).pvalue > 1e-3

@@ -113,7 +113,6 @@ def sample_metrics(
     blocks = -(-m // block)
     pad = blocks * block - m
     rows = jnp.concatenate([draws, jnp.zeros((pad, draws.shape[1]), dtype)]) if pad else draws
-    valid = jnp.arange(blocks * block) < m
 
     def score(carry, b):
         hits, per_test, recalled, k_yy, k_yx = carry
@@ -123,7 +122,7 @@ def sample_metrics(
         kernel_yy = jnp.exp(-d_yy / (2 * h2))
         d_yx = _sq_dists(y, x)  # (block, N)
         if pad:
-            live = jax.lax.dynamic_slice_in_dim(valid, b * block, block)
+            live = b * block + jnp.arange(block) < m
             kernel_yy = jnp.where(live[:, None], kernel_yy, 0.0)
             d_yx = jnp.where(live[:, None], d_yx, jnp.inf)
         k_yy = k_yy + jnp.sum(kernel_yy)
